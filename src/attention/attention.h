@@ -1,0 +1,44 @@
+// Attention front end: the seam between the model and the kernels.
+//
+// Layout (batch 1 everywhere in duo): q [Hq, T, D], k and v [Hkv, T, D], output [Hq, T, D];
+// Hq = G * Hkv (GQA: query head h uses KV head h / G). Query i and key j sit at absolute
+// positions q_offset + i and j. Scale defaults to 1/sqrt(D).
+//
+// Mask (DESIGN.md section 1): key j is visible from query i iff
+//   j <= i                                          (causal)
+//   && (sliding_window == 0 || i - j < sliding_window)   (the model's own window, e.g. Mistral v0.1)
+//   && for a streaming head: (j < sink || i - j < recent)
+// Gated attention (training): per KV head g, out = a * full + (1 - a) * streaming with
+// a = clamp(alpha[g], 0, 1); gradients reach alpha, q, k and v.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace duo::attention {
+
+enum class HeadKind : uint8_t { kFull = 0, kStreaming = 1 };
+
+// How one layer's heads attend.
+struct LayerSpec {
+  std::vector<HeadKind> kinds;  // [Hkv]; empty means every head full
+  int64_t sink = 0;             // streaming: tokens at the start that stay visible
+  int64_t recent = 0;           // streaming: window of most recent tokens (query itself included)
+  int64_t sliding_window = 0;   // the model's window for every head; 0 = none
+  at::Tensor alpha;             // [Hkv] gates; when defined the layer is gated (kinds ignored)
+  double scale = 0.0;           // softmax scale; 0 = 1/sqrt(D)
+
+  bool is_gated() const { return alpha.defined(); }
+  bool all_full() const;
+};
+
+// Causal attention for a sequence starting at absolute position 0. Validates shapes once,
+// then dispatches to the kernels. Never materializes a T x T matrix.
+at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const LayerSpec& spec);
+
+// The plain reference: materialized masked softmax in the input dtype (T x T memory; tests only).
+at::Tensor attend_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const LayerSpec& spec);
+
+}  // namespace duo::attention

@@ -1,0 +1,34 @@
+// Subcommand registration: each cli/cmd_<name>.cpp registers itself with DUO_COMMAND, so that
+// adding a command never touches main.cpp. Commands are listed in `order`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace duo::cli {
+
+// Options every run command shares.
+struct CommonOptions {
+  int threads = 0;     // LibTorch threads; 0 = all cores
+  bool quiet = false;  // no progress line, warnings and errors only
+};
+
+// Adds --threads and --quiet to `cmd`.
+void add_common_options(CLI::App* cmd, CommonOptions& opts);
+// Applies them (thread count, log level); call first in a command's callback.
+void apply_common_options(const CommonOptions& opts);
+
+using AddCommandFn = std::function<void(CLI::App&)>;
+struct CommandRegistrar {
+  CommandRegistrar(int order, AddCommandFn add);
+};
+void add_registered_commands(CLI::App& app);
+
+}  // namespace duo::cli
+
+#define DUO_COMMAND_CAT2(a, b) a##b
+#define DUO_COMMAND_CAT(a, b) DUO_COMMAND_CAT2(a, b)
+// DUO_COMMAND(order, fn): registers fn(CLI::App&) that adds one subcommand.
+#define DUO_COMMAND(order, fn) \
+  static ::duo::cli::CommandRegistrar DUO_COMMAND_CAT(duo_command_registrar_, __LINE__)(order, fn)

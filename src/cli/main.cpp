@@ -1,0 +1,75 @@
+// duo: one binary, one subcommand per file under src/cli (registered with DUO_COMMAND).
+// Only this file catches errors: it prints "error: <message>" and returns 1.
+#include <ATen/core/Tensor.h>
+#include <c10/util/Exception.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+#include "cli/command.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/threads.h"
+
+namespace duo::cli {
+namespace {
+
+std::vector<std::pair<int, AddCommandFn>>& registry() {
+  static std::vector<std::pair<int, AddCommandFn>> r;
+  return r;
+}
+
+}  // namespace
+
+CommandRegistrar::CommandRegistrar(int order, AddCommandFn add) { registry().emplace_back(order, std::move(add)); }
+
+void add_registered_commands(CLI::App& app) {
+  auto& r = registry();
+  std::stable_sort(r.begin(), r.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [order, add] : r) add(app);
+}
+
+void add_common_options(CLI::App* cmd, CommonOptions& opts) {
+  cmd->add_option("--threads", opts.threads, "CPU threads for LibTorch (0 = all cores)")->default_val(0);
+  cmd->add_flag("--quiet,-q", opts.quiet, "No progress line; warnings and errors only");
+}
+
+void apply_common_options(const CommonOptions& opts) {
+  core::set_threads(opts.threads);
+  if (opts.quiet) core::set_log_level(core::LogLevel::kWarn);
+}
+
+}  // namespace duo::cli
+
+namespace {
+
+// LibTorch errors carry a C++ backtrace after the first line; users need only the message.
+std::string first_line(const std::string& s) {
+  auto pos = s.find('\n');
+  return pos == std::string::npos ? s : s.substr(0, pos);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"duo: find the retrieval heads of a long-context LLM and stream the rest (DuoAttention)", "duo"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "duo 0.1.0");
+  duo::cli::add_registered_commands(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const duo::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  } catch (const c10::Error& e) {
+    std::fprintf(stderr, "error: %s\n", first_line(e.what_without_backtrace()).c_str());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", first_line(e.what()).c_str());
+    return 1;
+  }
+  return 0;
+}
