@@ -1,0 +1,94 @@
+// Gate sources and mask folders (see mask_dir.h).
+#include "mask/mask_dir.h"
+
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "mask/kv_budget.h"
+
+namespace duo::mask {
+namespace fs = std::filesystem;
+namespace {
+
+nlohmann::json read_json_file(const fs::path& path) {
+  std::string text = core::read_file(path);
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    fail("{}: not valid JSON: {}", path.string(), e.what());
+  }
+}
+
+int64_t get_int(const nlohmann::json& j, const char* key, const fs::path& path) {
+  DUO_CHECK(j.contains(key), "{}: key '{}' is missing; expected an integer", path.string(), key);
+  DUO_CHECK(j[key].is_number_integer() && j[key].get<int64_t>() >= 0,
+            "{}: key '{}' expects a non-negative integer; got {}", path.string(), key, j[key].dump());
+  return j[key].get<int64_t>();
+}
+
+}  // namespace
+
+GateSource load_gates(const fs::path& path) {
+  GateSource src;
+  DUO_CHECK(fs::exists(path), "{}: no such file or folder; expected a run folder or a {}", path.string(), kHeadsFile);
+  fs::path dir = path;
+  if (fs::is_directory(path)) {
+    src.tsv_path = path / kHeadsFile;
+    DUO_CHECK(fs::exists(src.tsv_path), "{}: no {} in this folder; expected a gate run or pattern folder",
+              path.string(), kHeadsFile);
+  } else {
+    src.tsv_path = path;
+    dir = path.parent_path();
+  }
+  src.gates = read_gate_tsv(src.tsv_path);
+  if (!dir.empty() && fs::exists(dir / kConfigFile)) src.config = read_json_file(dir / kConfigFile);
+  return src;
+}
+
+MaskDir load_mask_dir(const fs::path& dir) {
+  MaskDir m;
+  const fs::path tsv = dir / kHeadsFile;
+  const fs::path cfg = dir / kConfigFile;
+  DUO_CHECK(fs::is_directory(dir), "{}: expected a mask folder (written by duo export); not a folder", dir.string());
+  m.mask = read_gate_tsv(tsv);
+  DUO_CHECK(m.mask.is_binary(),
+            "{}: expected a binary mask (0 = streaming, 1 = full); got raw gate values (run `duo export --gates {} "
+            "--sparsity S --out DIR` first)",
+            tsv.string(), dir.string());
+  m.config = read_json_file(cfg);
+  m.sink = get_int(m.config, "sink_size", cfg);
+  m.recent = get_int(m.config, "recent_size", cfg);
+  DUO_CHECK(m.recent >= 1, "{}: key 'recent_size' must be >= 1; got {}", cfg.string(), m.recent);
+  return m;
+}
+
+nlohmann::json export_mask(const fs::path& dir, const Binarized& b, const ExportInfo& info) {
+  DUO_CHECK(info.sink >= 0 && info.recent >= 1, "export: expected sink >= 0 and recent >= 1; got sink {}, recent {}",
+            info.sink, info.recent);
+  nlohmann::json cfg;
+  cfg["sink_size"] = info.sink;
+  cfg["recent_size"] = info.recent;
+  cfg["num_layers"] = b.mask.n_layers;
+  cfg["num_kv_heads"] = b.mask.n_kv_heads;
+  if (b.requested_sparsity >= 0) {
+    cfg["sparsity"] = b.requested_sparsity;
+  } else {
+    cfg["sparsity"] = nullptr;
+  }
+  cfg["threshold"] = b.threshold;
+  cfg["actual_sparsity"] = b.actual_sparsity;
+  int64_t n_full = 0;
+  for (double v : b.mask.values) n_full += v != 0.0;
+  cfg["num_full_heads"] = n_full;
+  cfg["num_streaming_heads"] = b.mask.size() - n_full;
+  nlohmann::json ratios;
+  for (int64_t t : {4096, 32768, 131072}) ratios[std::to_string(t)] = kv_cache_ratio(b.mask, t, info.sink, info.recent);
+  cfg["kv_cache_ratio"] = ratios;
+  cfg["source"] = info.source;
+  if (!info.source_config.is_null()) cfg["source_config"] = info.source_config;
+  fs::create_directories(dir);
+  write_gate_tsv(dir / kHeadsFile, b.mask);
+  core::write_file_atomic(dir / kConfigFile, cfg.dump(2) + "\n");
+  return cfg;
+}
+
+}  // namespace duo::mask
