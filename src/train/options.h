@@ -1,0 +1,56 @@
+// `duo train` options: defaults (the official DuoAttention hyper-parameters, DESIGN.md section 1)
+// < --config YAML < --set key=value. One visit() serves YAML, flags, --help and the resolved
+// config written beside the outputs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace duo::train {
+
+struct TrainOptions {
+  std::string model;                 // model folder (config.json + safetensors)
+  std::string dataset;               // HDF5 dataset from `duo gen-data` (or set data_config)
+  std::string data_config;           // data_gen YAML: generate samples on the fly instead of `dataset`
+  std::string tokenizer;             // tokenizer for data_config (default: the model folder)
+  bool shuffle = true;               // shuffle the dataset each epoch; false replays the file in order
+  int64_t sink = 128;                // streaming sink during training
+  int64_t recent = 256;              // streaming recent window during training
+  double lr = 0.02;                  // peak learning rate
+  double reg_weight = 0.05;          // weight of mean(|alpha|)
+  int64_t steps = 2000;              // optimizer steps (batch 1)
+  double initial_value = 1.0;        // initial gate value
+  std::string init_gates;            // start from these gates (a run folder or TSV) instead
+  int64_t seed = 42;                 // data order and on-the-fly generation
+  std::string dtype = "fp32";        // compute dtype: fp32 | bf16
+  int64_t threads = 0;               // CPU threads (0 = all cores)
+  int64_t checkpoint_every = 50;     // save checkpoint/ every K steps (0 = only at the end)
+  bool recompute = true;             // per-layer activation checkpointing
+  std::string output_dir = "outputs/train";  // run folder
+  bool quiet = false;                // no progress line
+
+  template <class V>
+  void visit(V& v) {
+    v("model", model, "model folder (config.json + safetensors)");
+    v("dataset", dataset, "HDF5 dataset written by `duo gen-data` (or set data_config)");
+    v("data_config", data_config, "data_gen YAML to generate samples on the fly instead of a dataset file");
+    v("tokenizer", tokenizer, "tokenizer.json or folder for data_config (default: the model folder)");
+    v("shuffle", shuffle, "shuffle the samples each epoch; false replays the file in order");
+    v("sink", sink, "streaming sink size during training (tokens)");
+    v("recent", recent, "streaming recent window during training (tokens)");
+    v("lr", lr, "peak learning rate (AdamW, official warm-up/decay schedule)");
+    v("reg_weight", reg_weight, "weight of the L1 term mean(|alpha|)");
+    v("steps", steps, "optimizer steps (one sample each)");
+    v("initial_value", initial_value, "initial value of every gate");
+    v("init_gates", init_gates, "start from the gates in this run folder or full_attention_heads.tsv");
+    v("seed", seed, "seed for the data order and on-the-fly generation");
+    v("dtype", dtype, "compute dtype: fp32 | bf16");
+    v("threads", threads, "CPU threads (0 = all cores)");
+    v("checkpoint_every", checkpoint_every, "write checkpoint/ every K steps (0 = only at the end)");
+    v("recompute", recompute, "recompute each layer in the backward (activation checkpointing)");
+    v("output_dir", output_dir, "run folder for the gates, history, plots and checkpoints");
+    v("quiet", quiet, "no progress line");
+  }
+};
+
+}  // namespace duo::train
