@@ -93,6 +93,28 @@ std::vector<std::string> split_path(const std::string& name) {
   return parts;
 }
 
+// Objects carry no modification times, so the same content gives byte-identical files.
+H5::DSetCreatPropList untimed_dataset_props() {
+  H5::DSetCreatPropList props;
+  H5Pset_obj_track_times(props.getId(), false);
+  return props;
+}
+
+// Creates the groups above a dataset path ("a/b/c" -> /a, /a/b) that do not exist yet.
+void create_parent_groups(H5::H5File& file, const std::vector<std::string>& parts) {
+  std::string prefix;
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    prefix += "/" + parts[i];
+    if (H5Lexists(file.getId(), prefix.c_str(), H5P_DEFAULT) > 0) continue;
+    hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    H5Pset_obj_track_times(gcpl, false);
+    hid_t g = H5Gcreate2(file.getId(), prefix.c_str(), H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    H5Pclose(gcpl);
+    if (g < 0) throw H5::GroupIException("create_parent_groups", "cannot create group " + prefix);
+    H5Gclose(g);
+  }
+}
+
 bool link_exists(const H5::H5File& file, const std::string& name) {
   std::string prefix;
   for (const auto& part : split_path(name)) {
@@ -193,15 +215,11 @@ void H5Writer::write_raw(const std::string& name, const void* data, int kind, co
   guarded(path, fmt::format("dataset '{}'", name), [&] {
     // Create the parent groups.
     const auto parts = split_path(name);
-    std::string prefix;
-    for (size_t i = 0; i + 1 < parts.size(); ++i) {
-      prefix += "/" + parts[i];
-      if (H5Lexists(file.getId(), prefix.c_str(), H5P_DEFAULT) <= 0) file.createGroup(prefix);
-    }
+    create_parent_groups(file, parts);
     const std::vector<hsize_t> dims = to_dims(shape);
     H5::DataSpace space = dims.empty() ? H5::DataSpace(H5S_SCALAR)
                                        : H5::DataSpace(static_cast<int>(dims.size()), dims.data());
-    H5::DSetCreatPropList props;
+    H5::DSetCreatPropList props = untimed_dataset_props();
     if (gzip > 0 && !dims.empty()) {
       // Chunks of at most ~1 MiB: halve the leading dimensions until they fit.
       std::vector<hsize_t> chunk(dims.size());
@@ -275,15 +293,11 @@ void H5Writer::write_strings(const std::string& name, const std::vector<std::str
   DUO_CHECK(!link_exists(file, name), "{}: dataset '{}' already exists", path.string(), name);
   guarded(path, fmt::format("dataset '{}'", name), [&] {
     const auto parts = split_path(name);
-    std::string prefix;
-    for (size_t i = 0; i + 1 < parts.size(); ++i) {
-      prefix += "/" + parts[i];
-      if (H5Lexists(file.getId(), prefix.c_str(), H5P_DEFAULT) <= 0) file.createGroup(prefix);
-    }
+    create_parent_groups(file, parts);
     hsize_t dims[1] = {s.size()};
     H5::DataSpace space(1, dims);
     H5::StrType type = utf8_vlen_type();
-    H5::DataSet ds = file.createDataSet(name, type, space);
+    H5::DataSet ds = file.createDataSet(name, type, space, untimed_dataset_props());
     std::vector<const char*> ptrs;
     for (const auto& x : s) ptrs.push_back(x.c_str());
     if (!s.empty()) ds.write(ptrs.data(), type);
