@@ -1,18 +1,16 @@
-// Attention front end. This first version computes attention in query blocks with ATen ops
-// (memory O(T * block) per head, never T x T); the blockwise kernels of kernels/cpu replace
-// its internals.
+// Attention front end: validates once, then dispatches by device to the kernels. CPU runs the
+// blockwise kernels of kernels/cpu through the autograd wrappers of autograd_ops.h; a CUDA
+// device is refused (this build has no CUDA kernels). The reference lives in reference.cpp.
 #include "attention/attention.h"
 
 #include <ATen/ATen.h>
 
-#include <cmath>
-
+#include "attention/autograd_ops.h"
 #include "core/error.h"
+#include "kernels/cpu/flash_attention.h"
 
 namespace duo::attention {
 namespace {
-
-constexpr int64_t kQueryBlock = 256;
 
 void validate(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const LayerSpec& spec) {
   DUO_CHECK(q.dim() == 3 && k.dim() == 3 && v.dim() == 3,
@@ -23,77 +21,47 @@ void validate(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, con
   DUO_CHECK(q.size(1) == k.size(1) && q.size(2) == k.size(2),
             "attention: q and k disagree on T or D; expected q [Hq, {}, {}], got {}", k.size(1), k.size(2), q.sizes());
   const int64_t hkv = k.size(0);
-  DUO_CHECK(hkv > 0 && q.size(0) % hkv == 0, "attention: query heads must be a multiple of KV heads; got Hq {} and Hkv {}",
-            q.size(0), hkv);
+  DUO_CHECK(hkv > 0 && q.size(0) % hkv == 0,
+            "attention: query heads must be a multiple of KV heads; got Hq {} and Hkv {}", q.size(0), hkv);
   DUO_CHECK(spec.kinds.empty() || static_cast<int64_t>(spec.kinds.size()) == hkv,
             "attention: head kinds must list every KV head; expected {}, got {}", hkv, spec.kinds.size());
   if (spec.is_gated()) {
-    DUO_CHECK(spec.alpha.dim() == 1 && spec.alpha.size(0) == hkv, "attention: gates must have shape [{}]; got {}", hkv,
-              spec.alpha.sizes());
+    DUO_CHECK(spec.alpha.dim() == 1 && spec.alpha.size(0) == hkv, "attention: gates must have shape [{}]; got {}",
+              hkv, spec.alpha.sizes());
   }
   bool any_streaming = spec.is_gated();
   for (auto kind : spec.kinds) any_streaming |= kind == HeadKind::kStreaming;
   if (any_streaming) {
-    DUO_CHECK(spec.sink >= 0 && spec.recent >= 1, "attention: streaming needs sink >= 0 and recent >= 1; got sink {}, recent {}",
-              spec.sink, spec.recent);
+    DUO_CHECK(spec.sink >= 0 && spec.recent >= 1,
+              "attention: streaming needs sink >= 0 and recent >= 1; got sink {}, recent {}", spec.sink, spec.recent);
   }
   DUO_CHECK(spec.sliding_window >= 0, "attention: sliding_window must be >= 0; got {}", spec.sliding_window);
+  DUO_CHECK(q.scalar_type() == k.scalar_type() && q.scalar_type() == v.scalar_type(),
+            "attention: q, k, v dtypes differ; got {}, {}, {}", c10::toString(q.scalar_type()),
+            c10::toString(k.scalar_type()), c10::toString(v.scalar_type()));
+  const auto dt = q.scalar_type();
+  DUO_CHECK(dt == at::kFloat || dt == at::kBFloat16 || dt == at::kDouble,
+            "attention: unsupported dtype; expected float32, bfloat16 or float64, got {}", c10::toString(dt));
+  DUO_CHECK(q.device() == k.device() && q.device() == v.device(),
+            "attention: q, k, v on different devices; got {}, {}, {}", q.device().str(), k.device().str(),
+            v.device().str());
+  DUO_CHECK(q.device().is_cpu(),
+            "attention: tensors are on {}, but duo was built without CUDA; expected cpu tensors (configure with "
+            "DUO_CUDA=ON once CUDA kernels exist)",
+            q.device().str());
 }
 
-// Visibility mask [Bq, Tk] for queries at rows [q0, q0 + Bq) (true = visible).
-at::Tensor block_mask(int64_t q0, int64_t bq, int64_t tk, bool streaming, const LayerSpec& spec,
-                      const at::TensorOptions& opts) {
-  auto i = at::arange(q0, q0 + bq, opts.dtype(at::kLong)).unsqueeze(1);  // [Bq, 1]
-  auto j = at::arange(0, tk, opts.dtype(at::kLong)).unsqueeze(0);        // [1, Tk]
-  auto mask = j <= i;
-  if (spec.sliding_window > 0) mask = mask & ((i - j) < spec.sliding_window);
-  if (streaming) mask = mask & ((j < spec.sink) | ((i - j) < spec.recent));
-  return mask;
-}
-
-// One head group with one kind: q [G, T, D] against k, v [T, D]; returns [G, T, D].
-at::Tensor attend_group(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, bool streaming,
-                        const LayerSpec& spec, double scale, int64_t block) {
-  const int64_t t = q.size(1);
-  std::vector<at::Tensor> outs;
-  for (int64_t q0 = 0; q0 < t; q0 += block) {
-    const int64_t bq = std::min(block, t - q0);
-    const int64_t k_end = q0 + bq;  // causal: keys beyond the block's last query are never visible
-    int64_t k_begin = 0;
-    auto qb = q.narrow(1, q0, bq);                              // [G, Bq, D]
-    auto kb = k.narrow(0, k_begin, k_end - k_begin);            // [Tk, D]
-    auto vb = v.narrow(0, k_begin, k_end - k_begin);            // [Tk, D]
-    auto scores = at::matmul(qb, kb.t()) * scale;               // [G, Bq, Tk]
-    auto mask = block_mask(q0, bq, k_end, streaming, spec, q.options());
-    scores = scores.masked_fill(mask.logical_not(), -std::numeric_limits<double>::infinity());
-    auto p = at::softmax(scores.to(at::kFloat), -1).to(q.scalar_type());
-    outs.push_back(at::matmul(p, vb));                          // [G, Bq, D]
+kernels::cpu::AttentionParams to_params(const LayerSpec& spec, int64_t hkv) {
+  kernels::cpu::AttentionParams p;
+  if (!spec.is_gated() && !spec.kinds.empty()) {
+    p.streaming.resize(hkv);
+    for (int64_t h = 0; h < hkv; ++h) p.streaming[h] = spec.kinds[h] == HeadKind::kStreaming ? 1 : 0;
   }
-  return at::cat(outs, 1);
-}
-
-at::Tensor attend_impl(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const LayerSpec& spec,
-                       int64_t block) {
-  validate(q, k, v, spec);
-  const int64_t hkv = k.size(0);
-  const int64_t g = q.size(0) / hkv;
-  const double scale = spec.scale > 0 ? spec.scale : 1.0 / std::sqrt(static_cast<double>(q.size(2)));
-  std::vector<at::Tensor> heads;
-  for (int64_t h = 0; h < hkv; ++h) {
-    auto qh = q.narrow(0, h * g, g);
-    auto kh = k[h];
-    auto vh = v[h];
-    if (spec.is_gated()) {
-      auto a = spec.alpha[h].clamp(0.0, 1.0).to(q.scalar_type());
-      auto full = attend_group(qh, kh, vh, false, spec, scale, block);
-      auto stream = attend_group(qh, kh, vh, true, spec, scale, block);
-      heads.push_back(a * full + (1 - a) * stream);
-    } else {
-      bool streaming = !spec.kinds.empty() && spec.kinds[h] == HeadKind::kStreaming;
-      heads.push_back(attend_group(qh, kh, vh, streaming, spec, scale, block));
-    }
-  }
-  return at::cat(heads, 0);
+  p.sink = spec.sink;
+  p.recent = std::max<int64_t>(spec.recent, 1);
+  p.window = spec.sliding_window;
+  p.scale = spec.scale;
+  return p;
 }
 
 }  // namespace
@@ -106,11 +74,10 @@ bool LayerSpec::all_full() const {
 }
 
 at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const LayerSpec& spec) {
-  return attend_impl(q, k, v, spec, kQueryBlock);
-}
-
-at::Tensor attend_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const LayerSpec& spec) {
-  return attend_impl(q, k, v, spec, std::max<int64_t>(q.size(1), 1));
+  validate(q, k, v, spec);
+  const kernels::cpu::AttentionParams params = to_params(spec, k.size(0));
+  if (spec.is_gated()) return gated_attention(q, k, v, spec.alpha, params);
+  return flash_attention(q, k, v, params);
 }
 
 }  // namespace duo::attention

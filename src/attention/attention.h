@@ -2,7 +2,7 @@
 //
 // Layout (batch 1 everywhere in duo): q [Hq, T, D], k and v [Hkv, T, D], output [Hq, T, D];
 // Hq = G * Hkv (GQA: query head h uses KV head h / G). Query i and key j sit at absolute
-// positions q_offset + i and j. Scale defaults to 1/sqrt(D).
+// positions i and j (decode.h handles queries at other offsets). Scale defaults to 1/sqrt(D).
 //
 // Mask (DESIGN.md section 1): key j is visible from query i iff
 //   j <= i                                          (causal)
@@ -35,10 +35,14 @@ struct LayerSpec {
 };
 
 // Causal attention for a sequence starting at absolute position 0. Validates shapes once,
-// then dispatches to the kernels. Never materializes a T x T matrix.
+// then dispatches to the kernels (kernels/cpu, blockwise; a CUDA tensor is an error in this
+// build). Never materializes a T x T matrix. Differentiable w.r.t. q, k, v (and alpha when
+// gated) through the kernels' backward. dtypes: float32, bfloat16 (fp32 accumulation, bf16
+// out), float64.
 at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const LayerSpec& spec);
 
-// The plain reference: materialized masked softmax in the input dtype (T x T memory; tests only).
+// The plain reference: materialized masked softmax (T x T memory; tests only). Computes in fp32
+// (fp64 for double) and returns q's dtype; differentiable by autograd. See reference.h.
 at::Tensor attend_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const LayerSpec& spec);
 
 }  // namespace duo::attention

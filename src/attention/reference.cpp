@@ -1,0 +1,73 @@
+// Materialized masked-softmax attention (see reference.h). Deliberately plain: every score is
+// computed, masked with -inf and normalized by at::softmax.
+#include "attention/reference.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "core/error.h"
+
+namespace duo::attention {
+
+at::Tensor visibility(const at::Tensor& q_pos, const at::Tensor& k_pos, bool streaming, const LayerSpec& spec) {
+  const at::Tensor i = q_pos.to(at::kLong).unsqueeze(1);  // [n, 1]
+  const at::Tensor j = k_pos.to(at::kLong).unsqueeze(0);  // [1, L]
+  at::Tensor vis = (j >= 0) & (j <= i);
+  if (spec.sliding_window > 0) vis = vis & ((i - j) < spec.sliding_window);
+  if (streaming) vis = vis & ((j < spec.sink) | ((i - j) < spec.recent));
+  return vis;
+}
+
+namespace {
+
+// q [G, n, D] against k, v [L, D] in the compute dtype; returns [G, n, D].
+at::Tensor attend_one(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& vis,
+                      double scale) {
+  at::Tensor scores = at::matmul(q, k.t()) * scale;  // [G, n, L]
+  scores = scores.masked_fill(vis.logical_not(), -std::numeric_limits<double>::infinity());
+  at::Tensor p = at::softmax(scores, -1);
+  p = p.masked_fill(vis.logical_not(), 0.0);  // rows with nothing visible give 0, not NaN
+  return at::matmul(p, v);
+}
+
+}  // namespace
+
+at::Tensor attend_positions_reference(const at::Tensor& q, const at::Tensor& q_pos, const at::Tensor& k,
+                                      const at::Tensor& v, const at::Tensor& k_pos, const LayerSpec& spec) {
+  DUO_CHECK(q.dim() == 3 && k.dim() == 3 && v.dim() == 3 && k.sizes() == v.sizes(),
+            "attention reference: expected q [Hq, n, D], k and v [Hkv, L, D]; got q {}, k {}, v {}", q.sizes(),
+            k.sizes(), v.sizes());
+  DUO_CHECK(q_pos.numel() == q.size(1) && k_pos.numel() == k.size(1),
+            "attention reference: positions must match; expected q_pos [{}], k_pos [{}], got {} and {}", q.size(1),
+            k.size(1), q_pos.sizes(), k_pos.sizes());
+  const int64_t hkv = k.size(0), g = q.size(0) / hkv;
+  const at::ScalarType ct = q.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  const double scale = spec.scale > 0 ? spec.scale : 1.0 / std::sqrt(static_cast<double>(q.size(2)));
+  const at::Tensor qc = q.to(ct), kc = k.to(ct), vc = v.to(ct);
+  const at::Tensor vis_full = visibility(q_pos, k_pos, false, spec);
+  const at::Tensor vis_stream = visibility(q_pos, k_pos, true, spec);
+  std::vector<at::Tensor> heads;
+  for (int64_t h = 0; h < hkv; ++h) {
+    const at::Tensor qh = qc.narrow(0, h * g, g);
+    if (spec.is_gated()) {
+      const at::Tensor a = spec.alpha[h].clamp(0.0, 1.0).to(ct);
+      const at::Tensor full = attend_one(qh, kc[h], vc[h], vis_full, scale);
+      const at::Tensor stream = attend_one(qh, kc[h], vc[h], vis_stream, scale);
+      heads.push_back(a * full + (1 - a) * stream);
+    } else {
+      const bool streaming = !spec.kinds.empty() && spec.kinds[h] == HeadKind::kStreaming;
+      heads.push_back(attend_one(qh, kc[h], vc[h], streaming ? vis_stream : vis_full, scale));
+    }
+  }
+  return at::cat(heads, 0).to(q.scalar_type());
+}
+
+at::Tensor attend_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const LayerSpec& spec) {
+  const at::TensorOptions pos_opts = q.options().dtype(at::kLong);
+  return attend_positions_reference(q, at::arange(q.size(1), pos_opts), k, v, at::arange(k.size(1), pos_opts), spec);
+}
+
+}  // namespace duo::attention

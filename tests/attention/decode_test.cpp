@@ -1,0 +1,119 @@
+// Decode / chunked attention: a simulated runtime (contiguous cache for full heads, sink +
+// recent ring for streaming heads, attend before append) over several chunk sizes, including
+// single-token decode after many ring wrap-arounds, must equal one unchunked reference pass.
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+
+#include <string>
+#include <vector>
+
+#include "attention/attention.h"
+#include "attention/decode.h"
+#include "core/threads.h"
+
+namespace {
+
+using duo::attention::CacheView;
+using duo::attention::HeadKind;
+using duo::attention::LayerSpec;
+
+class Decode : public ::testing::Test {
+ protected:
+  void SetUp() override { duo::core::set_threads(2); }
+};
+
+double max_diff(const at::Tensor& a, const at::Tensor& b) {
+  return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
+}
+
+// Runs q, k, v [*, T, D] through the split-cache protocol in chunks of `chunk` tokens.
+at::Tensor run_chunked(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, HeadKind kind,
+                       const LayerSpec& spec, int64_t chunk, bool use_reference = false,
+                       at::ScalarType cache_dtype = at::kFloat) {
+  const int64_t hkv = k.size(0), t = k.size(1), d = k.size(2);
+  const bool ring = kind == HeadKind::kStreaming;
+  const int64_t slots = ring ? spec.sink + spec.recent : t;
+  at::Tensor kc = at::zeros({hkv, slots, d}, k.options().dtype(cache_dtype));
+  at::Tensor vc = at::zeros({hkv, slots, d}, v.options().dtype(cache_dtype));
+  at::Tensor pos = at::full({slots}, -1, at::kLong);
+  std::vector<at::Tensor> outs;
+  for (int64_t p0 = 0; p0 < t; p0 += chunk) {
+    const int64_t n = std::min(chunk, t - p0);
+    // a full cache is shown only up to its fill level; a ring is shown whole (empty slots at -1)
+    CacheView view;
+    const int64_t shown = ring ? slots : p0;
+    if (shown > 0) view = CacheView{kc.narrow(1, 0, shown), vc.narrow(1, 0, shown), pos.narrow(0, 0, shown)};
+    const at::Tensor qn = q.narrow(1, p0, n), kn = k.narrow(1, p0, n), vn = v.narrow(1, p0, n);
+    outs.push_back(use_reference ? duo::attention::attend_chunk_reference(qn, kn, vn, p0, view, kind, spec)
+                                 : duo::attention::attend_chunk(qn, kn, vn, p0, view, kind, spec));
+    for (int64_t tok = p0; tok < p0 + n; ++tok) {
+      const int64_t slot = ring ? duo::attention::ring_slot(tok, spec.sink, spec.recent) : tok;
+      kc.select(1, slot).copy_(k.select(1, tok));
+      vc.select(1, slot).copy_(v.select(1, tok));
+      pos[slot] = tok;
+    }
+  }
+  return at::cat(outs, 1);
+}
+
+TEST_F(Decode, ChunkedEqualsUnchunkedForEveryChunkSize) {
+  at::manual_seed(20);
+  const int64_t t = 150;
+  for (HeadKind kind : {HeadKind::kFull, HeadKind::kStreaming}) {
+    for (int64_t g : {1, 4}) {
+      const at::Tensor q = at::randn({2 * g, t, 64}), k = at::randn({2, t, 64}), v = at::randn({2, t, 64});
+      LayerSpec spec;
+      spec.kinds = {kind, kind};
+      spec.sink = 4;
+      spec.recent = 16;
+      const at::Tensor whole = duo::attention::attend(q, k, v, spec);
+      for (int64_t chunk : {1, 7, 16, 40, 150}) {
+        SCOPED_TRACE("kind " + std::to_string(int(kind)) + " G " + std::to_string(g) + " chunk " +
+                     std::to_string(chunk));
+        EXPECT_LT(max_diff(run_chunked(q, k, v, kind, spec, chunk), whole), 2e-5);
+      }
+      EXPECT_LT(max_diff(run_chunked(q, k, v, kind, spec, 7, /*use_reference=*/true), whole), 2e-5);
+    }
+  }
+}
+
+TEST_F(Decode, RingAfterManyWrapAroundsEqualsReferenceRows) {
+  at::manual_seed(21);
+  const int64_t t = 700;  // recent 8: the ring wraps ~85 times
+  LayerSpec spec;
+  spec.kinds = {HeadKind::kStreaming};
+  spec.sink = 3;
+  spec.recent = 8;
+  const at::Tensor q = at::randn({8, t, 128}), k = at::randn({1, t, 128}), v = at::randn({1, t, 128});
+  const at::Tensor whole = duo::attention::attend_reference(q, k, v, spec);
+  // one token at a time (pure decode), then chunks of 13 (chunked prefill across wrap-arounds)
+  const at::Tensor out = run_chunked(q, k, v, HeadKind::kStreaming, spec, 1);
+  EXPECT_LT(max_diff(out, whole), 2e-5);
+  const at::Tensor mixed = run_chunked(q, k, v, HeadKind::kStreaming, spec, 13);
+  EXPECT_LT(max_diff(mixed, whole), 2e-5);
+}
+
+TEST_F(Decode, LongFullCacheSplitsAcrossThreadsAndBf16Cache) {
+  at::manual_seed(22);
+  const int64_t s = 5000;  // long enough that one KV head is split across threads
+  const at::Tensor kc = at::randn({1, s, 64}), vc = at::randn({1, s, 64});
+  at::Tensor pos = at::arange(s, at::kLong);
+  pos.narrow(0, 100, 50).fill_(-1);  // empty slots are never visible
+  const at::Tensor q = at::randn({4, 3, 64}), kn = at::randn({1, 3, 64}), vn = at::randn({1, 3, 64});
+  LayerSpec spec;
+  const CacheView view{kc, vc, pos};
+  const at::Tensor ref = duo::attention::attend_chunk_reference(q, kn, vn, s, view, HeadKind::kFull, spec);
+  EXPECT_LT(max_diff(duo::attention::attend_chunk(q, kn, vn, s, view, HeadKind::kFull, spec), ref), 2e-5);
+  spec.sliding_window = 1000;
+  const at::Tensor ref_w = duo::attention::attend_chunk_reference(q, kn, vn, s, view, HeadKind::kFull, spec);
+  EXPECT_LT(max_diff(duo::attention::attend_chunk(q, kn, vn, s, view, HeadKind::kFull, spec), ref_w), 2e-5);
+  const CacheView bf{kc.to(at::kBFloat16), vc.to(at::kBFloat16), pos};
+  const CacheView bf_as_f{bf.k.to(at::kFloat), bf.v.to(at::kFloat), pos};
+  spec.sliding_window = 0;
+  EXPECT_LT(max_diff(duo::attention::attend_chunk(q, kn, vn, s, bf, HeadKind::kFull, spec),
+                     duo::attention::attend_chunk_reference(q, kn, vn, s, bf_as_f, HeadKind::kFull, spec)),
+            2e-5);
+}
+
+}  // namespace

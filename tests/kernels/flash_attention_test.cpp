@@ -1,0 +1,315 @@
+// The blockwise CPU kernels against the materialized reference: forward output and log-sum-exp
+// over many shapes (GQA groups, head dims, sink/recent/window combinations, tile sizes that cut
+// the mask at every kind of boundary), and the backward against autograd through the reference.
+#include <gtest/gtest.h>
+
+#include <ATen/ATen.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "attention/reference.h"
+#include "core/threads.h"
+#include "kernels/cpu/flash_attention.h"
+#include "kernels/cpu/vec_math.h"
+
+namespace {
+
+namespace kc = duo::kernels::cpu;
+using duo::attention::HeadKind;
+using duo::attention::LayerSpec;
+
+struct Case {
+  int64_t t, hkv, g, d;
+  int streaming;  // 0 all full, 1 all streaming, 2 alternate (even heads streaming)
+  int64_t sink, recent, window;
+  int64_t q_rows, k_block;
+};
+
+std::string describe(const Case& c) {
+  return "T=" + std::to_string(c.t) + " Hkv=" + std::to_string(c.hkv) + " G=" + std::to_string(c.g) +
+         " D=" + std::to_string(c.d) + " streaming=" + std::to_string(c.streaming) + " sink=" + std::to_string(c.sink) +
+         " recent=" + std::to_string(c.recent) + " window=" + std::to_string(c.window) +
+         " tiles=" + std::to_string(c.q_rows) + "x" + std::to_string(c.k_block);
+}
+
+kc::AttentionParams params_of(const Case& c) {
+  kc::AttentionParams p;
+  for (int64_t h = 0; h < c.hkv; ++h)
+    p.streaming.push_back(c.streaming == 1 || (c.streaming == 2 && h % 2 == 0) ? 1 : 0);
+  p.sink = c.sink;
+  p.recent = c.recent;
+  p.window = c.window;
+  p.q_rows = c.q_rows;
+  p.stream_q_rows = c.q_rows;
+  p.k_block = c.k_block;
+  return p;
+}
+
+LayerSpec spec_of(const Case& c) {
+  LayerSpec s;
+  const kc::AttentionParams p = params_of(c);
+  for (uint8_t x : p.streaming) s.kinds.push_back(x ? HeadKind::kStreaming : HeadKind::kFull);
+  s.sink = c.sink;
+  s.recent = c.recent;
+  s.sliding_window = c.window;
+  return s;
+}
+
+// Reference log-sum-exp of the scaled masked scores, [Hq, T].
+at::Tensor reference_lse(const at::Tensor& q, const at::Tensor& k, const Case& c) {
+  const LayerSpec spec = spec_of(c);
+  const at::Tensor pos = at::arange(c.t, at::kLong);
+  std::vector<at::Tensor> rows;
+  for (int64_t h = 0; h < c.hkv * c.g; ++h) {
+    const int64_t kv = h / c.g;
+    const bool streaming = spec.kinds[kv] == HeadKind::kStreaming;
+    const at::Tensor vis = duo::attention::visibility(pos, pos, streaming, spec);
+    at::Tensor s = at::matmul(q[h].to(at::kDouble), k[kv].to(at::kDouble).t()) / std::sqrt(double(c.d));
+    s = s.masked_fill(vis.logical_not(), -std::numeric_limits<double>::infinity());
+    rows.push_back(at::logsumexp(s, -1));
+  }
+  return at::stack(rows);
+}
+
+class FlashAttention : public ::testing::Test {
+ protected:
+  void SetUp() override { duo::core::set_threads(2); }
+};
+
+std::vector<Case> forward_cases() {
+  std::vector<Case> cases = {
+      // tiny sequences, T < sink, T < sink + recent
+      {1, 1, 1, 64, 0, 0, 1, 0, 256, 256},
+      {1, 2, 4, 64, 1, 4, 1, 0, 256, 256},
+      {2, 2, 2, 64, 1, 0, 1, 0, 256, 256},
+      {5, 1, 8, 64, 1, 128, 512, 0, 256, 256},
+      {7, 2, 1, 128, 2, 3, 2, 0, 4, 3},
+      {33, 1, 2, 64, 1, 64, 8, 0, 16, 8},
+      // many tile boundaries with small tiles
+      {100, 2, 2, 64, 2, 4, 9, 0, 16, 12},
+      {131, 1, 4, 64, 1, 0, 17, 0, 32, 16},
+      {131, 1, 4, 64, 1, 5, 1, 0, 32, 16},
+      {200, 2, 1, 64, 2, 16, 32, 0, 8, 24},
+      {257, 2, 2, 64, 0, 0, 1, 0, 64, 40},
+      {300, 1, 8, 64, 1, 128, 16, 0, 64, 64},
+      {300, 2, 2, 64, 2, 7, 50, 40, 32, 16},  // sliding window with streaming
+      {300, 2, 2, 64, 0, 0, 1, 33, 32, 16},   // sliding window only
+      {513, 1, 2, 128, 1, 64, 256, 0, 256, 256},
+      {700, 2, 4, 128, 2, 128, 512, 0, 256, 256},
+      {900, 1, 1, 64, 1, 0, 300, 0, 256, 256},
+      // larger sequences with default tiles
+      {2000, 2, 2, 128, 2, 64, 256, 0, 256, 256},
+      {1500, 1, 8, 64, 0, 0, 1, 0, 256, 256},
+  };
+  return cases;
+}
+
+TEST_F(FlashAttention, VecMathExpMatchesStd) {
+  std::vector<float> x = {0.0f, -1.0f, 1.0f, -87.5f, -90.0f, -1000.0f, -std::numeric_limits<float>::infinity(), 3.0f,
+                          -0.3f, -20.0f, 5.0f};
+  std::vector<float> y(x.size());
+  float sum = kc::exp_shift_sum(y.data(), x.data(), static_cast<int64_t>(x.size()), 0.5f);
+  double ref_sum = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double r = std::exp(double(x[i]) - 0.5);
+    ref_sum += r;
+    EXPECT_NEAR(y[i], r, 2e-7 * r + 1e-37) << "x=" << x[i];
+  }
+  EXPECT_NEAR(sum, ref_sum, 1e-6 * ref_sum);
+  EXPECT_EQ(y[6], 0.0f);
+  EXPECT_EQ(kc::row_max(x.data(), static_cast<int64_t>(x.size())), 5.0f);
+  EXPECT_EQ(kc::row_max(x.data(), 0), -std::numeric_limits<float>::infinity());
+}
+
+TEST_F(FlashAttention, FewRowProductsMatchMatmul) {
+  at::manual_seed(5);
+  for (int64_t d : {64, 128, 72, 5}) {
+    for (int64_t m : {1, 3, 16}) {
+      const int64_t n = 37, ld = d + 3;  // rows of k and v padded: a strided cache view
+      const at::Tensor q = at::randn({m, d});
+      const at::Tensor kbuf = at::randn({n, ld}), vbuf = at::randn({n, ld});
+      const at::Tensor k = kbuf.narrow(1, 0, d), v = vbuf.narrow(1, 0, d);
+      at::Tensor s = at::empty({m, n});
+      kc::dot_rows(q.data_ptr<float>(), m, kbuf.data_ptr<float>(), n, d, ld, s.data_ptr<float>());
+      EXPECT_LT((s - at::mm(q, k.t())).abs().max().item<double>(), 1e-4) << "d " << d << " m " << m;
+      const at::Tensor p = at::rand({m, n});
+      at::Tensor o = at::randn({m, d});
+      const at::Tensor expect = o + at::mm(p, v);
+      kc::accumulate_rows(p.data_ptr<float>(), m, vbuf.data_ptr<float>(), n, d, ld, o.data_ptr<float>());
+      EXPECT_LT((o - expect).abs().max().item<double>(), 1e-4) << "d " << d << " m " << m;
+    }
+  }
+}
+
+TEST_F(FlashAttention, MaskRunsAndBlockPlansAgreeWithPredicate) {
+  for (int streaming = 0; streaming < 2; ++streaming)
+    for (int64_t sink = 0; sink <= 5; ++sink)
+      for (int64_t recent = 1; recent <= 6; ++recent)
+        for (int64_t window = 0; window <= 7; ++window) {
+          const kc::HeadMask m{streaming == 1, sink, recent, window};
+          for (int64_t i = 0; i < 24; ++i) {
+            kc::Span runs[2];
+            const int count = m.visible_runs(i, runs);
+            for (int64_t j = 0; j < 26; ++j) {
+              bool in_runs = false;
+              for (int x = 0; x < count; ++x) in_runs |= j >= runs[x].begin && j < runs[x].end;
+              ASSERT_EQ(in_runs, m.visible(i, j)) << "i " << i << " j " << j << " sink " << sink << " recent "
+                                                  << recent << " window " << window << " streaming " << streaming;
+            }
+          }
+          // block plans: every visible pair lies in a non-empty block of the key spans / query span,
+          // and kFull blocks contain only visible pairs
+          const int64_t t = 23;
+          for (int64_t q0 = 0; q0 < t; q0 += 5) {
+            const int64_t q1 = std::min(t, q0 + 5);
+            for (int64_t i = q0; i < q1; ++i)
+              for (int64_t j = 0; j <= i; ++j) {
+                if (!m.visible(i, j)) continue;
+                bool covered = false;
+                for (const kc::Span& s : kc::key_spans(m, q0, q1)) covered |= j >= s.begin && j < s.end;
+                ASSERT_TRUE(covered) << "key " << j << " of query " << i;
+              }
+            for (int64_t k0 = 0; k0 < t; k0 += 3) {
+              const int64_t k1 = std::min(t, k0 + 3);
+              const kc::BlockState st = kc::block_state(m, q0, q1, k0, k1);
+              int visible = 0, total = 0;
+              for (int64_t i = q0; i < q1; ++i)
+                for (int64_t j = k0; j < k1; ++j) visible += m.visible(i, j), ++total;
+              if (st == kc::BlockState::kFull) {
+                ASSERT_EQ(visible, total);
+              }
+              if (st == kc::BlockState::kEmpty) {
+                ASSERT_EQ(visible, 0);
+              }
+            }
+          }
+          for (const kc::Span& kb : kc::key_blocks(m, t, 4)) {
+            const kc::Span qs = kc::query_span(m, kb.begin, kb.end, t);
+            for (int64_t j = kb.begin; j < kb.end; ++j)
+              for (int64_t i = 0; i < t; ++i)
+                if (m.visible(i, j)) {
+                  ASSERT_TRUE(i >= qs.begin && i < qs.end) << "query " << i << " key " << j;
+                }
+          }
+        }
+}
+
+TEST_F(FlashAttention, ForwardMatchesReference) {
+  at::manual_seed(1);
+  for (const Case& c : forward_cases()) {
+    SCOPED_TRACE(describe(c));
+    const at::Tensor q = at::randn({c.hkv * c.g, c.t, c.d});
+    const at::Tensor k = at::randn({c.hkv, c.t, c.d});
+    const at::Tensor v = at::randn({c.hkv, c.t, c.d});
+    const kc::ForwardResult r = kc::flash_forward(q, k, v, params_of(c));
+    const at::Tensor ref = duo::attention::attend_positions_reference(
+        q, at::arange(c.t, at::kLong), k, v, at::arange(c.t, at::kLong), spec_of(c));
+    ASSERT_EQ(r.out.sizes(), q.sizes());
+    EXPECT_LT((r.out - ref).abs().max().item<double>(), 2e-5);
+    if (c.t <= 700) {
+      EXPECT_LT((r.lse.to(at::kDouble) - reference_lse(q, k, c)).abs().max().item<double>(), 2e-5);
+    }
+  }
+}
+
+TEST_F(FlashAttention, ForwardDoubleAndBf16) {
+  at::manual_seed(2);
+  const Case c{150, 2, 2, 64, 2, 8, 20, 0, 32, 32};
+  const at::Tensor q = at::randn({4, c.t, c.d}, at::kDouble), k = at::randn({2, c.t, c.d}, at::kDouble),
+                   v = at::randn({2, c.t, c.d}, at::kDouble);
+  const at::Tensor pos = at::arange(c.t, at::kLong);
+  const at::Tensor ref = duo::attention::attend_positions_reference(q, pos, k, v, pos, spec_of(c));
+  const kc::ForwardResult rd = kc::flash_forward(q, k, v, params_of(c));
+  EXPECT_EQ(rd.out.scalar_type(), at::kDouble);
+  EXPECT_LT((rd.out - ref).abs().max().item<double>(), 1e-12);
+  const kc::ForwardResult rb =
+      kc::flash_forward(q.to(at::kBFloat16), k.to(at::kBFloat16), v.to(at::kBFloat16), params_of(c));
+  EXPECT_EQ(rb.out.scalar_type(), at::kBFloat16);
+  // bf16 inputs round q, k, v to 8 bits of mantissa; compare with the reference on the rounded
+  // inputs (fp32 accumulation) to within bf16 output rounding.
+  const at::Tensor ref_b = duo::attention::attend_positions_reference(
+      q.to(at::kBFloat16).to(at::kFloat), pos, k.to(at::kBFloat16).to(at::kFloat),
+      v.to(at::kBFloat16).to(at::kFloat), pos, spec_of(c));
+  EXPECT_LT((rb.out.to(at::kFloat) - ref_b).abs().max().item<double>(), 2e-2);
+}
+
+TEST_F(FlashAttention, StreamingWithWideWindowEqualsFull) {
+  at::manual_seed(3);
+  for (int64_t t : {10, 120, 333}) {
+    const at::Tensor q = at::randn({4, t, 64}), k = at::randn({2, t, 64}), v = at::randn({2, t, 64});
+    kc::AttentionParams full;
+    full.q_rows = 32;
+    full.k_block = 24;
+    kc::AttentionParams stream = full;
+    stream.streaming = {1, 1};
+    stream.sink = 17;
+    stream.recent = std::max<int64_t>(1, t - 17);  // sink + recent >= T: every causal key visible
+    const at::Tensor a = kc::flash_forward(q, k, v, full).out, b = kc::flash_forward(q, k, v, stream).out;
+    EXPECT_LT((a - b).abs().max().item<double>(), 1e-6) << "T=" << t;
+  }
+}
+
+TEST_F(FlashAttention, BackwardMatchesAutogradReference) {
+  at::manual_seed(4);
+  const std::vector<Case> cases = {
+      {1, 1, 1, 64, 1, 0, 1, 0, 256, 256},
+      {9, 2, 2, 64, 2, 2, 3, 0, 4, 4},
+      {70, 1, 4, 64, 1, 5, 11, 0, 16, 12},
+      {70, 2, 1, 64, 0, 0, 1, 0, 16, 12},
+      {120, 2, 2, 128, 2, 16, 32, 20, 24, 40},
+      {300, 1, 8, 64, 2, 64, 100, 0, 256, 256},
+      {400, 2, 2, 64, 1, 0, 64, 0, 64, 64},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(describe(c));
+    at::Tensor q = at::randn({c.hkv * c.g, c.t, c.d}, at::kDouble).requires_grad_();
+    at::Tensor k = at::randn({c.hkv, c.t, c.d}, at::kDouble).requires_grad_();
+    at::Tensor v = at::randn({c.hkv, c.t, c.d}, at::kDouble).requires_grad_();
+    const at::Tensor dout = at::randn({c.hkv * c.g, c.t, c.d}, at::kDouble);
+    const at::Tensor pos = at::arange(c.t, at::kLong);
+    const at::Tensor ref = duo::attention::attend_positions_reference(q, pos, k, v, pos, spec_of(c));
+    const auto grads = torch::autograd::grad({ref}, {q, k, v}, {dout});
+    const kc::AttentionParams p = params_of(c);
+    const kc::ForwardResult r = kc::flash_forward(q.detach(), k.detach(), v.detach(), p);
+    const kc::BackwardResult b = kc::flash_backward(dout, q.detach(), k.detach(), v.detach(), r.out, r.lse, p);
+    EXPECT_LT((b.dq - grads[0]).abs().max().item<double>(), 1e-10);
+    EXPECT_LT((b.dk - grads[1]).abs().max().item<double>(), 1e-10);
+    EXPECT_LT((b.dv - grads[2]).abs().max().item<double>(), 1e-10);
+    // fp32 path: same gradients within fp32 accuracy
+    const kc::ForwardResult rf = kc::flash_forward(q.detach().to(at::kFloat), k.detach().to(at::kFloat),
+                                                   v.detach().to(at::kFloat), p);
+    const kc::BackwardResult bf = kc::flash_backward(dout.to(at::kFloat), q.detach().to(at::kFloat),
+                                                     k.detach().to(at::kFloat), v.detach().to(at::kFloat), rf.out,
+                                                     rf.lse, p);
+    EXPECT_LT((bf.dq.to(at::kDouble) - grads[0]).abs().max().item<double>(), 1e-4);
+    EXPECT_LT((bf.dk.to(at::kDouble) - grads[1]).abs().max().item<double>(), 1e-4);
+    EXPECT_LT((bf.dv.to(at::kDouble) - grads[2]).abs().max().item<double>(), 1e-4);
+  }
+}
+
+TEST_F(FlashAttention, AcceptsInputsThatRequireGrad) {
+  // The kernels are called directly by autograd wrappers and tests; inputs that require grad
+  // must not leak autograd into the worker threads.
+  const at::Tensor q = at::randn({2, 300, 16}).requires_grad_(), k = at::randn({2, 300, 16}).requires_grad_(),
+                   v = at::randn({2, 300, 16}).requires_grad_();
+  kc::AttentionParams p;
+  const kc::ForwardResult r = kc::flash_forward(q, k, v, p);
+  EXPECT_FALSE(r.out.requires_grad());
+  const kc::BackwardResult b = kc::flash_backward(at::ones_like(q), q, k, v, r.out, r.lse, p);
+  EXPECT_EQ(b.dq.sizes(), q.sizes());
+}
+
+TEST_F(FlashAttention, RejectsBadInputs) {
+  kc::AttentionParams p;
+  EXPECT_THROW(kc::flash_forward(at::randn({3, 4, 8}), at::randn({2, 4, 8}), at::randn({2, 4, 8}), p), std::exception);
+  EXPECT_THROW(kc::flash_forward(at::randn({2, 4, 8}), at::randn({2, 5, 8}), at::randn({2, 5, 8}), p), std::exception);
+  p.streaming = {1};
+  p.recent = 0;
+  EXPECT_THROW(kc::flash_forward(at::randn({2, 4, 8}), at::randn({1, 4, 8}), at::randn({1, 4, 8}), p), std::exception);
+}
+
+}  // namespace
