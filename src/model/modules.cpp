@@ -1,0 +1,83 @@
+// Module constructors and the small per-module forwards (see modules.h for the names).
+#include "model/modules.h"
+
+#include <ATen/ATen.h>
+
+#include <string>
+
+namespace duo::model {
+namespace {
+
+// A layers holder so that the layers register as "layers.{l}".
+struct LayerListImpl : torch::nn::Module {};
+TORCH_MODULE(LayerList);
+
+}  // namespace
+
+LinearImpl::LinearImpl(int64_t in, int64_t out, bool has_bias, const at::TensorOptions& opts) {
+  weight = register_parameter("weight", at::zeros({out, in}, opts), /*requires_grad=*/false);
+  if (has_bias) bias = register_parameter("bias", at::zeros({out}, opts), /*requires_grad=*/false);
+}
+
+at::Tensor LinearImpl::forward(const at::Tensor& x) { return at::linear(x, weight, bias); }
+
+RMSNormImpl::RMSNormImpl(int64_t dim, double eps_, const at::TensorOptions& opts) : eps(eps_) {
+  weight = register_parameter("weight", at::ones({dim}, opts), /*requires_grad=*/false);
+}
+
+at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
+  // At least fp32, as Hugging Face computes it; float64 (tests) stays float64.
+  auto xf = x.scalar_type() == at::kDouble ? x : x.to(at::kFloat);
+  auto variance = xf.pow(2).mean(-1, /*keepdim=*/true);
+  auto normed = (xf * at::rsqrt(variance + eps)).to(x.scalar_type());
+  return weight * normed;
+}
+
+EmbeddingImpl::EmbeddingImpl(int64_t vocab, int64_t dim, const at::TensorOptions& opts) {
+  weight = register_parameter("weight", at::zeros({vocab, dim}, opts), /*requires_grad=*/false);
+}
+
+AttentionImpl::AttentionImpl(const ModelConfig& c, const at::TensorOptions& opts) {
+  q_proj = register_module("q_proj", Linear(c.hidden_size, c.q_dim(), c.qkv_bias, opts));
+  k_proj = register_module("k_proj", Linear(c.hidden_size, c.kv_dim(), c.qkv_bias, opts));
+  v_proj = register_module("v_proj", Linear(c.hidden_size, c.kv_dim(), c.qkv_bias, opts));
+  o_proj = register_module("o_proj", Linear(c.q_dim(), c.hidden_size, c.o_bias, opts));
+  if (c.qk_norm) {
+    q_norm = register_module("q_norm", RMSNorm(c.head_dim, c.rms_norm_eps, opts));
+    k_norm = register_module("k_norm", RMSNorm(c.head_dim, c.rms_norm_eps, opts));
+  }
+}
+
+MLPImpl::MLPImpl(const ModelConfig& c, const at::TensorOptions& opts) {
+  gate_proj = register_module("gate_proj", Linear(c.hidden_size, c.intermediate_size, c.mlp_bias, opts));
+  up_proj = register_module("up_proj", Linear(c.hidden_size, c.intermediate_size, c.mlp_bias, opts));
+  down_proj = register_module("down_proj", Linear(c.intermediate_size, c.hidden_size, c.mlp_bias, opts));
+}
+
+at::Tensor MLPImpl::forward(const at::Tensor& x) {
+  return down_proj->forward(at::silu(gate_proj->forward(x)) * up_proj->forward(x));
+}
+
+DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c, const at::TensorOptions& opts) {
+  self_attn = register_module("self_attn", Attention(c, opts));
+  mlp = register_module("mlp", MLP(c, opts));
+  input_layernorm = register_module("input_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps, opts));
+  post_attention_layernorm =
+      register_module("post_attention_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps, opts));
+}
+
+BackboneImpl::BackboneImpl(const ModelConfig& c, const at::TensorOptions& opts) {
+  embed_tokens = register_module("embed_tokens", Embedding(c.vocab_size, c.hidden_size, opts));
+  auto list = register_module("layers", LayerList());
+  for (int64_t l = 0; l < c.n_layers; ++l) {
+    layers.push_back(list->register_module(std::to_string(l), DecoderLayer(c, opts)));
+  }
+  norm = register_module("norm", RMSNorm(c.hidden_size, c.rms_norm_eps, opts));
+}
+
+CausalLMImpl::CausalLMImpl(const ModelConfig& c, const at::TensorOptions& opts) {
+  model = register_module("model", Backbone(c, opts));
+  if (!c.tie_word_embeddings) lm_head = register_module("lm_head", Linear(c.hidden_size, c.vocab_size, false, opts));
+}
+
+}  // namespace duo::model

@@ -1,0 +1,88 @@
+// The Llama-family module tree (internal to src/model; users go through model.h).
+//
+// Parameter names are exactly the Hugging Face keys, so loading a checkpoint is one loop over
+// named_parameters():
+//   model.embed_tokens.weight                         [vocab, hidden]
+//   model.layers.{l}.input_layernorm.weight           [hidden]
+//   model.layers.{l}.self_attn.{q,k,v,o}_proj.weight  [Hq*D, hidden], [Hkv*D, hidden] x2, [hidden, Hq*D]
+//   model.layers.{l}.self_attn.{q,k,v,o}_proj.bias    (when the config has biases)
+//   model.layers.{l}.self_attn.{q,k}_norm.weight      [D] (qwen3)
+//   model.layers.{l}.post_attention_layernorm.weight  [hidden]
+//   model.layers.{l}.mlp.{gate,up}_proj.weight        [inter, hidden]; down_proj [hidden, inter]
+//   model.norm.weight                                 [hidden]
+//   lm_head.weight                                    [vocab, hidden] (absent when tied)
+// Every parameter is frozen (requires_grad false).
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+#include <vector>
+
+#include "model/model_config.h"
+
+namespace duo::model {
+
+// y = x W^T + b.
+struct LinearImpl : torch::nn::Module {
+  LinearImpl(int64_t in, int64_t out, bool bias, const at::TensorOptions& opts);
+  at::Tensor forward(const at::Tensor& x);  // [T, in] -> [T, out]
+  at::Tensor weight;                        // [out, in]
+  at::Tensor bias;                          // [out] or undefined
+};
+TORCH_MODULE(Linear);
+
+// Hugging Face RMSNorm: normalize in float32, cast back to the input dtype, then scale.
+struct RMSNormImpl : torch::nn::Module {
+  RMSNormImpl(int64_t dim, double eps, const at::TensorOptions& opts);
+  at::Tensor forward(const at::Tensor& x);  // [..., dim]
+  at::Tensor weight;                        // [dim]
+  double eps;
+};
+TORCH_MODULE(RMSNorm);
+
+struct EmbeddingImpl : torch::nn::Module {
+  EmbeddingImpl(int64_t vocab, int64_t dim, const at::TensorOptions& opts);
+  at::Tensor weight;  // [vocab, dim]
+};
+TORCH_MODULE(Embedding);
+
+struct AttentionImpl : torch::nn::Module {
+  AttentionImpl(const ModelConfig& cfg, const at::TensorOptions& opts);
+  Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  RMSNorm q_norm{nullptr}, k_norm{nullptr};  // qwen3 only
+};
+TORCH_MODULE(Attention);
+
+struct MLPImpl : torch::nn::Module {
+  MLPImpl(const ModelConfig& cfg, const at::TensorOptions& opts);
+  at::Tensor forward(const at::Tensor& x);  // SwiGLU: down(silu(gate(x)) * up(x)), [T, hidden]
+  Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+};
+TORCH_MODULE(MLP);
+
+struct DecoderLayerImpl : torch::nn::Module {
+  DecoderLayerImpl(const ModelConfig& cfg, const at::TensorOptions& opts);
+  Attention self_attn{nullptr};
+  MLP mlp{nullptr};
+  RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+};
+TORCH_MODULE(DecoderLayer);
+
+// "model.*": embeddings, the layers (registered as "layers.0", "layers.1", ...) and the final norm.
+struct BackboneImpl : torch::nn::Module {
+  BackboneImpl(const ModelConfig& cfg, const at::TensorOptions& opts);
+  Embedding embed_tokens{nullptr};
+  std::vector<DecoderLayer> layers;
+  RMSNorm norm{nullptr};
+};
+TORCH_MODULE(Backbone);
+
+struct CausalLMImpl : torch::nn::Module {
+  CausalLMImpl(const ModelConfig& cfg, const at::TensorOptions& opts);
+  Backbone model{nullptr};
+  Linear lm_head{nullptr};  // null when tie_word_embeddings
+};
+TORCH_MODULE(CausalLM);
+
+}  // namespace duo::model
