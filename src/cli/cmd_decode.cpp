@@ -1,0 +1,153 @@
+// `duo decode --model DIR [--mask DIR] (--prompt-file F | --ids 1,2,3) --max-new-tokens N
+// [--prefill-chunk C] [--out FILE.json]`: greedy decoding with the split KV cache. Prints the
+// generated text (with the model folder's tokenizer.json when present, else the ids), prefill
+// tokens/s, decode ms/token and the KV-cache bytes; --out also writes them as JSON.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+
+#include "cli/command.h"
+#include "core/atomic_file.h"
+#include "core/error.h"
+#include "eval/model_setup.h"
+#include "io/json.h"
+#include "mask/kv_budget.h"
+#include "runtime/decoder.h"
+#include "tokenizer/tokenizer.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct DecodeArgs {
+  std::string model;
+  std::string mask;
+  std::string prompt_file;
+  std::string ids;
+  int64_t max_new_tokens = 32;
+  int64_t prefill_chunk = 0;
+  std::string dtype = "fp32";
+  std::string out;
+  bool no_eos = false;
+  duo::cli::CommonOptions common;
+};
+
+std::vector<int64_t> parse_id_list(const std::string& text) {
+  std::vector<int64_t> ids;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(start, end - start);
+    const auto first = item.find_first_not_of(" \t");
+    item = first == std::string::npos ? "" : item.substr(first, item.find_last_not_of(" \t") - first + 1);
+    size_t used = 0;
+    long long v = 0;
+    try {
+      v = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    DUO_CHECK(!item.empty() && used == item.size(), "--ids: item {} ('{}') is not an integer; expected e.g. 1,2,3",
+              ids.size() + 1, item);
+    ids.push_back(v);
+    start = end + 1;
+  }
+  return ids;
+}
+
+void run_decode(const DecodeArgs& a) {
+  duo::cli::apply_common_options(a.common);
+  DUO_CHECK(a.prompt_file.empty() != a.ids.empty(), "decode: give exactly one of --prompt-file and --ids");
+  const auto dtype = duo::model::parse_dtype(a.dtype, "--dtype");
+  auto loaded = duo::eval::load_model_spec(a.model, dtype);
+  const auto& cfg = loaded.model.config();
+  auto mask = duo::eval::load_mask_spec(a.mask, cfg.n_layers, cfg.n_kv_heads);
+
+  std::optional<duo::tokenizer::Tokenizer> tok;
+  if (!loaded.dir.empty() && fs::exists(loaded.dir / "tokenizer.json")) tok = duo::tokenizer::Tokenizer::load(loaded.dir);
+  std::vector<int64_t> prompt;
+  if (!a.ids.empty()) {
+    prompt = parse_id_list(a.ids);
+  } else {
+    DUO_CHECK(tok.has_value(), "decode: --prompt-file needs {}/tokenizer.json; none found (use --ids)",
+              loaded.dir.empty() ? a.model : loaded.dir.string());
+    const std::string text = duo::core::read_file(a.prompt_file);
+    for (int32_t id : tok->encode(text, /*add_special_tokens=*/true)) prompt.push_back(id);
+  }
+  DUO_CHECK(!prompt.empty(), "decode: the prompt is empty; expected at least one token");
+  for (size_t i = 0; i < prompt.size(); ++i) {
+    DUO_CHECK(prompt[i] >= 0 && prompt[i] < cfg.vocab_size,
+              "decode: prompt token at position {} out of range; expected 0 <= id < {}, got {}", i, cfg.vocab_size,
+              prompt[i]);
+  }
+  duo::runtime::GenerateOptions go;
+  go.max_new_tokens = a.max_new_tokens;
+  go.prefill_chunk = a.prefill_chunk;
+  if (!a.no_eos) {
+    go.stop_ids = cfg.eos_token_ids;
+    if (tok && tok->eos_id()) go.stop_ids.push_back(*tok->eos_id());
+  }
+  auto r = duo::runtime::generate_greedy(loaded.model, mask.layout, prompt, go);
+
+  std::string text;
+  if (tok) {
+    std::vector<int32_t> out(r.tokens.begin(), r.tokens.end());
+    text = tok->decode(out, /*skip_special_tokens=*/true);
+  }
+  const int64_t elem = static_cast<int64_t>(c10::elementSize(dtype));
+  const int64_t total = r.prompt_tokens + static_cast<int64_t>(r.tokens.size());
+  const int64_t full_bytes = duo::mask::kv_cache_bytes_full(cfg.n_layers, cfg.n_kv_heads, total, cfg.head_dim, elem);
+  if (tok) {
+    std::printf("%s\n", text.c_str());
+  } else {
+    std::printf("%s\n", fmt::format("{}", fmt::join(r.tokens, ",")).c_str());
+  }
+  std::fprintf(stderr,
+               "decode: %lld prompt tokens, %zu generated | mask %s | prefill %.1f tokens/s (%.3f s) | decode %.2f "
+               "ms/token | KV %.2f MiB allocated (%.3f of full attention)\n",
+               static_cast<long long>(r.prompt_tokens), r.tokens.size(), mask.description.c_str(),
+               r.prefill_tokens_per_second(), r.prefill_seconds, r.decode_ms_per_token(),
+               static_cast<double>(r.kv_bytes) / 1048576.0,
+               full_bytes > 0 ? static_cast<double>(r.kv_used_bytes) / static_cast<double>(full_bytes) : 0.0);
+  if (!a.out.empty()) {
+    nlohmann::json j = {{"model", loaded.description},
+                        {"mask", mask.description},
+                        {"prompt_tokens", r.prompt_tokens},
+                        {"generated_ids", r.tokens},
+                        {"prefill_chunk", a.prefill_chunk},
+                        {"prefill_seconds", r.prefill_seconds},
+                        {"prefill_tokens_per_second", r.prefill_tokens_per_second()},
+                        {"decode_steps", r.decode_steps},
+                        {"decode_seconds", r.decode_seconds},
+                        {"decode_ms_per_token", r.decode_ms_per_token()},
+                        {"kv_bytes", r.kv_bytes},
+                        {"kv_used_bytes", r.kv_used_bytes},
+                        {"kv_bytes_full_attention", full_bytes},
+                        {"dtype", duo::model::dtype_name(dtype)}};
+    if (tok) j["text"] = text;
+    duo::core::write_file_atomic(a.out, j.dump(2) + "\n");
+  }
+}
+
+void add_command(CLI::App& app) {
+  auto a = std::make_shared<DecodeArgs>();
+  auto* cmd = app.add_subcommand("decode", "Greedy decoding with a head mask (split KV cache)");
+  cmd->add_option("--model", a->model, "Model folder, or a preset from configs/models (random weights)")->required();
+  cmd->add_option("--mask", a->mask, "Mask folder from `duo export`, random:SPARSITY[:SEED], or full (default)");
+  cmd->add_option("--prompt-file", a->prompt_file, "Prompt text (needs the model folder's tokenizer.json)");
+  cmd->add_option("--ids", a->ids, "Prompt token ids, e.g. 1,2,3");
+  cmd->add_option("--max-new-tokens", a->max_new_tokens, "Tokens to generate")->default_val(32);
+  cmd->add_option("--prefill-chunk", a->prefill_chunk, "Prefill chunk size in tokens (0 = whole prompt)")->default_val(0);
+  cmd->add_option("--dtype", a->dtype, "Compute dtype: fp32 or bf16")->default_val("fp32");
+  cmd->add_option("--out", a->out, "Write prompt length, generated ids, timings and KV bytes as JSON");
+  cmd->add_flag("--no-eos", a->no_eos, "Do not stop at the end-of-sequence token");
+  duo::cli::add_common_options(cmd, a->common);
+  cmd->callback([a] { run_decode(*a); });
+}
+
+DUO_COMMAND(70, add_command);
+
+}  // namespace

@@ -1,0 +1,192 @@
+// Side-by-side efficiency benchmark (see bench.h).
+#include "eval/bench.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "eval/system_stats.h"
+#include "runtime/decoder.h"
+
+namespace duo::eval {
+
+namespace {
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+BenchSide run_side(const model::Model& model, const runtime::HeadLayout& layout, int64_t tokens,
+                   const BenchOptions& opts, int64_t weight_bytes) {
+  c10::NoGradGuard no_grad;
+  auto gen = at::detail::createCPUGenerator(opts.seed + static_cast<uint64_t>(tokens));
+  auto ids = at::randint(3, model.config().vocab_size, {tokens}, gen, at::TensorOptions().dtype(at::kLong));
+  BenchSide s;
+  s.ran = true;
+  runtime::Decoder dec(model, layout, tokens + opts.decode_tokens, opts.backend);
+  double t0 = now_seconds();
+  double c0 = process_cpu_seconds();
+  int64_t next = dec.prefill(ids, opts.prefill_chunk).argmax().item<int64_t>();
+  s.prefill_seconds = now_seconds() - t0;
+  s.prefill_cpu_seconds = process_cpu_seconds() - c0;
+  std::vector<double> ms;
+  c0 = process_cpu_seconds();
+  for (int64_t i = 0; i < opts.decode_tokens; ++i) {
+    t0 = now_seconds();
+    next = dec.step(next).argmax().item<int64_t>();
+    ms.push_back(1000.0 * (now_seconds() - t0));
+  }
+  s.decode_cpu_ms_per_token = 1000.0 * (process_cpu_seconds() - c0) / static_cast<double>(opts.decode_tokens);
+  if (!ms.empty()) {
+    std::sort(ms.begin(), ms.end());
+    s.decode_ms_per_token = ms[ms.size() / 2];
+    s.decode_ms_min = ms.front();
+  }
+  s.kv_bytes = dec.cache().bytes();
+  s.kv_used_bytes = dec.cache().used_bytes();
+  s.bytes_per_token = weight_bytes + s.kv_used_bytes;
+  s.peak_rss_bytes = peak_rss_bytes();
+  return s;
+}
+
+double ratio(double a, double b) { return b > 0 ? a / b : 0.0; }
+
+nlohmann::json side_json(const BenchSide& s) {
+  return {{"prefill_seconds", s.prefill_seconds},
+          {"decode_ms_per_token", s.decode_ms_per_token},
+          {"decode_ms_min", s.decode_ms_min},
+          {"prefill_cpu_seconds", s.prefill_cpu_seconds},
+          {"decode_cpu_ms_per_token", s.decode_cpu_ms_per_token},
+          {"kv_bytes", s.kv_bytes},
+          {"kv_used_bytes", s.kv_used_bytes},
+          {"peak_rss_bytes", s.peak_rss_bytes},
+          {"bytes_read_per_token", s.bytes_per_token},
+          {"bandwidth_bound_ms", s.bound_ms}};
+}
+
+double mib(int64_t b) { return static_cast<double>(b) / (1024.0 * 1024.0); }
+
+}  // namespace
+
+int64_t weight_bytes_per_token(const model::Model& model) {
+  const auto& cfg = model.config();
+  int64_t b = 0;
+  for (const auto& [name, t] : model.named_weights()) {
+    const int64_t bytes = t.numel() * static_cast<int64_t>(t.element_size());
+    if (name == "model.embed_tokens.weight") {
+      b += cfg.tie_word_embeddings ? bytes : bytes / cfg.vocab_size;  // tied: read whole as the LM head
+    } else {
+      b += bytes;
+    }
+  }
+  return b;
+}
+
+BenchReport run_bench(const model::Model& model, const runtime::HeadLayout& mask, const BenchOptions& opts,
+                      bool quiet) {
+  DUO_CHECK(!opts.contexts.empty(), "bench: --contexts is empty; expected e.g. 4096,16384,32768");
+  DUO_CHECK(opts.decode_tokens >= 1, "bench: --decode-tokens must be >= 1; got {}", opts.decode_tokens);
+  BenchReport r;
+  r.threads = at::get_num_threads();
+  r.weight_bytes = weight_bytes_per_token(model);
+  r.rss_before_bytes = current_rss_bytes();
+  r.sparsity = static_cast<double>(mask.total_stream()) / static_cast<double>(mask.n_layers * mask.n_kv_heads);
+  auto contexts = opts.contexts;
+  std::sort(contexts.begin(), contexts.end());
+  for (int64_t t : contexts) {
+    DUO_CHECK(t >= 1, "bench: context lengths must be >= 1; got {}", t);
+    r.rows.push_back(BenchRow{t, {}, {}});
+  }
+  const auto full = runtime::HeadLayout::all_full(mask.n_layers, mask.n_kv_heads);
+  for (auto& row : r.rows) {
+    if (!quiet) core::log_info("bench: mask, {} tokens ...", row.tokens);
+    row.duo = run_side(model, mask, row.tokens, opts, r.weight_bytes);
+    if (!quiet)
+      core::log_info("bench: mask, {} tokens: prefill {:.2f} s, decode {:.2f} ms/token", row.tokens,
+                     row.duo.prefill_seconds, row.duo.decode_ms_per_token);
+  }
+  if (!opts.skip_full) {
+    for (auto& row : r.rows) {
+      if (!quiet) core::log_info("bench: full, {} tokens ...", row.tokens);
+      row.full = run_side(model, full, row.tokens, opts, r.weight_bytes);
+      if (!quiet)
+        core::log_info("bench: full, {} tokens: prefill {:.2f} s, decode {:.2f} ms/token", row.tokens,
+                       row.full.prefill_seconds, row.full.decode_ms_per_token);
+    }
+  }
+  // Bandwidth last: its buffer must not raise the peak resident memory of the runs.
+  r.bandwidth_gb_per_s = measure_read_bandwidth(opts.bandwidth_bytes).read_gb_per_s;
+  for (auto& row : r.rows) {
+    for (BenchSide* s : {&row.full, &row.duo}) {
+      if (s->ran) s->bound_ms = 1000.0 * static_cast<double>(s->bytes_per_token) / (r.bandwidth_gb_per_s * 1e9);
+    }
+  }
+  return r;
+}
+
+nlohmann::json BenchReport::to_json() const {
+  nlohmann::json rows_j = nlohmann::json::array();
+  for (const auto& row : rows) {
+    nlohmann::json j = {{"tokens", row.tokens}, {"duo", side_json(row.duo)}};
+    if (row.full.ran) {
+      const double speedup = ratio(row.full.decode_ms_per_token, row.duo.decode_ms_per_token);
+      const double bytes_ratio = ratio(static_cast<double>(row.full.bytes_per_token), static_cast<double>(row.duo.bytes_per_token));
+      j["full"] = side_json(row.full);
+      j["ratios"] = {{"decode_speedup", speedup},
+                     {"bytes_read_ratio", bytes_ratio},
+                     {"decode_speedup_over_bytes_ratio", ratio(speedup, bytes_ratio)},
+                     {"full_decode_over_bandwidth_bound", ratio(row.full.decode_ms_per_token, row.full.bound_ms)},
+                     {"duo_decode_over_bandwidth_bound", ratio(row.duo.decode_ms_per_token, row.duo.bound_ms)},
+                     {"prefill_speedup", ratio(row.full.prefill_seconds, row.duo.prefill_seconds)},
+                     {"kv_bytes_ratio", ratio(static_cast<double>(row.duo.kv_bytes), static_cast<double>(row.full.kv_bytes))}};
+    }
+    rows_j.push_back(j);
+  }
+  return {{"model", model},
+          {"mask", mask},
+          {"threads", threads},
+          {"sparsity", sparsity},
+          {"weight_bytes_per_token", weight_bytes},
+          {"rss_before_runs_bytes", rss_before_bytes},
+          {"peak_rss_source", "VmHWM from /proc/self/status after each run; masked runs first, then full"},
+          {"bandwidth_gb_per_s", bandwidth_gb_per_s},
+          {"bandwidth_method", "best of 5 sums over a float32 buffer (read only)"},
+          {"rows", rows_j}};
+}
+
+std::string BenchReport::table() const {
+  std::string out = fmt::format(
+      "model {} | mask {} (sparsity {:.3f}) | {} threads | read bandwidth {:.1f} GB/s | weights {:.1f} MiB/token\n",
+      model, mask, sparsity, threads, bandwidth_gb_per_s, mib(weight_bytes));
+  out += fmt::format("{:>7} {:>5} {:>10} {:>10} {:>11} {:>10} {:>9} {:>12} {:>10} {:>10}\n", "tokens", "heads",
+                     "prefill_s", "prefill_cpu", "decode_ms", "decode_cpu", "bound_ms", "read_MiB/tok", "kv_MiB",
+                     "peak_MiB");
+  for (const auto& row : rows) {
+    for (const auto* s : {&row.full, &row.duo}) {
+      if (!s->ran) continue;
+      out += fmt::format("{:>7} {:>5} {:>10.2f} {:>10.2f} {:>11.2f} {:>10.2f} {:>9.2f} {:>12.1f} {:>10.1f} {:>10.1f}\n",
+                         row.tokens, s == &row.full ? "full" : "duo", s->prefill_seconds, s->prefill_cpu_seconds,
+                         s->decode_ms_per_token, s->decode_cpu_ms_per_token, s->bound_ms, mib(s->bytes_per_token),
+                         mib(s->kv_bytes), mib(s->peak_rss_bytes));
+    }
+    if (row.full.ran) {
+      const double speedup = ratio(row.full.decode_ms_per_token, row.duo.decode_ms_per_token);
+      const double bytes_ratio = ratio(static_cast<double>(row.full.bytes_per_token), static_cast<double>(row.duo.bytes_per_token));
+      out += fmt::format(
+          "        ratios: decode speedup {:.2f}x, bytes-read ratio {:.2f}x (speedup / ratio {:.2f}), full decode / "
+          "bound {:.2f}, prefill speedup {:.2f}x, KV {:.3f} of full\n",
+          speedup, bytes_ratio, ratio(speedup, bytes_ratio), ratio(row.full.decode_ms_per_token, row.full.bound_ms),
+          ratio(row.full.prefill_seconds, row.duo.prefill_seconds),
+          ratio(static_cast<double>(row.duo.kv_bytes), static_cast<double>(row.full.kv_bytes)));
+    }
+  }
+  return out;
+}
+
+}  // namespace duo::eval

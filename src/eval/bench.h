@@ -1,0 +1,77 @@
+// Efficiency benchmark: full attention and a head mask side by side in one process, per context
+// length: prefill time, decode ms/token (median over steps), KV-cache bytes, peak resident memory
+// and the ratios; plus a read bandwidth measured in the same run, so that decode time can be
+// compared with (bytes read per token) / bandwidth.
+//
+// Bytes read per decoded token = weight bytes (every parameter except the embedding table, of
+// which one row is read; a tied table counts once, as the LM head) + the KV bytes that hold
+// tokens at the end of the run (full heads: T, streaming heads: min(T, sink + recent)).
+//
+// Order: every masked run (contexts ascending) before every full run, so that the peak resident
+// memory (VmHWM, monotonic) after each masked run is not inflated by a full-attention cache;
+// KV buffer bytes, from the buffers actually allocated, are the primary memory number.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/model.h"
+#include "runtime/decoder.h"
+#include "runtime/head_layout.h"
+
+namespace duo::eval {
+
+struct BenchOptions {
+  std::vector<int64_t> contexts = {4096, 16384, 32768};  // prompt lengths in tokens
+  int64_t decode_tokens = 16;                             // decode steps timed after each prefill
+  int64_t prefill_chunk = 0;                              // 0 = whole prompt at once
+  int64_t bandwidth_bytes = int64_t{1} << 30;             // buffer summed for the bandwidth
+  uint64_t seed = 0;                                      // prompt ids
+  bool skip_full = false;                                 // masked runs only
+  runtime::CachedAttention backend = runtime::CachedAttention::kKernel;  // decode attention
+};
+
+struct BenchSide {
+  double prefill_seconds = 0.0;
+  double decode_ms_per_token = 0.0;  // median over steps
+  double decode_ms_min = 0.0;
+  double prefill_cpu_seconds = 0.0;   // process CPU time (all threads) of the prefill
+  double decode_cpu_ms_per_token = 0.0;  // process CPU time per decode step (mean)
+  int64_t kv_bytes = 0;              // K/V buffers allocated
+  int64_t kv_used_bytes = 0;         // K/V slots holding tokens after decoding
+  int64_t peak_rss_bytes = 0;        // VmHWM after this run
+  int64_t bytes_per_token = 0;       // weights + kv_used_bytes
+  double bound_ms = 0.0;             // bytes_per_token / bandwidth
+  bool ran = false;
+};
+
+struct BenchRow {
+  int64_t tokens = 0;
+  BenchSide full;
+  BenchSide duo;
+};
+
+struct BenchReport {
+  std::string model;
+  std::string mask;
+  int threads = 0;
+  double sparsity = 0.0;               // streaming heads / all heads
+  int64_t weight_bytes = 0;            // weights read per decoded token
+  int64_t rss_before_bytes = 0;        // VmRSS after loading, before any run
+  double bandwidth_gb_per_s = 0.0;
+  std::vector<BenchRow> rows;
+
+  nlohmann::json to_json() const;
+  // A printable side-by-side table with the ratios.
+  std::string table() const;
+};
+
+BenchReport run_bench(const model::Model& model, const runtime::HeadLayout& mask, const BenchOptions& opts, bool quiet);
+
+// Bytes one decoded token reads from the weights (see the file comment).
+int64_t weight_bytes_per_token(const model::Model& model);
+
+}  // namespace duo::eval

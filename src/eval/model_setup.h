@@ -1,0 +1,43 @@
+// Command-line model and mask specs shared by decode / niah / sweep / bench.
+//
+// A model spec is a model folder (config.json + safetensors), a preset YAML file
+// (configs/models/*.yaml, random weights), or a preset name looked up as
+// configs/models/<name>.yaml (relative to the working directory). A mask spec is "" / "full"
+// (every head full), a mask folder written by `duo export` (full_attention_heads.tsv +
+// config.json with sink_size / recent_size), or "random:S[:seed]" for a random mask with a
+// fraction S of streaming heads (rounded to whole heads; sink / recent from the caller).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "model/model.h"
+#include "runtime/head_layout.h"
+
+namespace duo::eval {
+
+struct LoadedModel {
+  model::Model model;
+  bool random = false;             // built from a preset with random weights
+  std::filesystem::path dir;       // the model folder ("" for presets)
+  std::string description;         // "models/tiny" or "preset configs/models/x.yaml (random weights)"
+};
+
+// Resolves a model spec (see the file comment). Presets use Model::random(cfg, seed).
+LoadedModel load_model_spec(const std::string& spec, at::ScalarType dtype, uint64_t seed = 0);
+
+struct LoadedMask {
+  runtime::HeadLayout layout;
+  std::string description;  // "full", "masks/x (sparsity 0.75)", "random:0.75"
+};
+
+// Resolves a mask spec for a model of [n_layers, n_kv_heads]; a mask folder of another shape is
+// refused with both shapes. sink / recent apply to "random:" masks (folders carry their own).
+LoadedMask load_mask_spec(const std::string& spec, int64_t n_layers, int64_t n_kv_heads, int64_t sink = 64,
+                          int64_t recent = 256);
+
+// A random binary mask with round(sparsity * N) streaming heads out of N, chosen by `seed`.
+mask::GateTable random_mask(int64_t n_layers, int64_t n_kv_heads, double sparsity, uint64_t seed);
+
+}  // namespace duo::eval

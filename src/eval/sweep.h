@@ -1,0 +1,47 @@
+// Sparsity sweep: for each requested sparsity, binarize the gates (mask::binarize_by_sparsity),
+// export the mask folder (DIR/masks/s=<sparsity>), evaluate it with the NIAH / passkey grid, and
+// collect requested and actual sparsity, KV-cache bytes at the longest eval length and the mean
+// score. Writes DIR/sweep.csv and DIR/sweep.svg (score and KV ratio against sparsity).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "eval/niah.h"
+#include "mask/gate_table.h"
+
+namespace duo::eval {
+
+struct SweepOptions {
+  std::vector<double> sparsities = {0, 0.25, 0.5, 0.75, 0.9};
+  int64_t sink = 64;     // deploy sink of the exported masks
+  int64_t recent = 256;  // deploy recent window of the exported masks
+  NiahEvalOptions eval;  // the grid each mask is evaluated on
+};
+
+struct SweepPoint {
+  double requested_sparsity = 0.0;
+  double actual_sparsity = 0.0;
+  double threshold = 0.0;
+  int64_t eval_tokens = 0;      // the longest eval context
+  int64_t kv_bytes = 0;         // mask::kv_cache_bytes at eval_tokens (compute dtype)
+  int64_t kv_bytes_full = 0;    // the same with every head full
+  double score = 0.0;           // mean over the grid
+  std::filesystem::path mask_dir;
+};
+
+// Folder name of one sweep mask, e.g. "s=0.75".
+std::string sweep_mask_name(double sparsity);
+
+// Runs the sweep; `gates` are the raw (clipped) gates, `gate_source` names them in config.json.
+std::vector<SweepPoint> run_sweep(const model::Model& model, const tokenizer::Tokenizer& tok,
+                                  const mask::GateTable& gates, const std::string& gate_source,
+                                  const SweepOptions& opts, const std::filesystem::path& out_dir, bool quiet);
+
+std::string sweep_csv(const std::vector<SweepPoint>& points);
+std::string sweep_table(const std::vector<SweepPoint>& points);
+std::string sweep_svg(const std::vector<SweepPoint>& points, const std::string& title);
+
+}  // namespace duo::eval

@@ -1,0 +1,177 @@
+// End-to-end tests of `duo decode`, `duo niah`, `duo sweep` and `duo bench`: the built binary run
+// on tiny checkpoints written here (with a word-level tokenizer.json), its files read back.
+// Generated ids are checked against greedy decoding by the whole-sequence forward, in process.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+#include <string>
+
+#include "eval/eval_helpers.h"
+#include "common/tiny_checkpoint.h"
+#include "core/atomic_file.h"
+#include "mask/binarize.h"
+#include "mask/gate_table.h"
+#include "mask/kv_budget.h"
+#include "mask/mask_dir.h"
+#include "model/model.h"
+
+namespace duo {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code = 0;
+  std::string out;  // stdout and stderr
+};
+
+Result run_duo(const std::string& args, const fs::path& cwd = DUO_SOURCE_DIR) {
+  const fs::path log = testing::temp_dir("cli_rt_log") / "out.txt";
+  const std::string cmd = "cd '" + cwd.string() + "' && OMP_NUM_THREADS=1 '" + std::string(DUO_BINARY) + "' " + args +
+                          " > '" + log.string() + "' 2>&1";
+  const int status = std::system(cmd.c_str());
+  Result r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = core::read_file(log);
+  return r;
+}
+
+// A tiny Llama checkpoint with the passkey word-level tokenizer (vocab = tokenizer vocab).
+fs::path tiny_model_dir(const std::string& name) {
+  auto dir = testing::temp_dir(name);
+  auto tok_json = testing::passkey_tokenizer_json();
+  const int64_t vocab = static_cast<int64_t>(tok_json["model"]["vocab"].size());
+  testing::write_tiny_checkpoint(dir, testing::eval_model_config(vocab), /*seed=*/5);
+  core::write_file_atomic(dir / "tokenizer.json", tok_json.dump());
+  return dir;
+}
+
+std::vector<int64_t> greedy_reference(const model::Model& m, std::vector<int64_t> ids, int n,
+                                      const model::AttentionPlan& plan = {}) {
+  std::vector<int64_t> out;
+  for (int i = 0; i < n; ++i) {
+    auto lg = m.logits(at::tensor(ids, at::TensorOptions().dtype(at::kLong)), plan);
+    out.push_back(lg[lg.size(0) - 1].argmax().item<int64_t>());
+    ids.push_back(out.back());
+  }
+  return out;
+}
+
+TEST(RuntimeCli, DecodeIdsMatchesGreedyForwardAndWritesJson) {
+  auto dir = tiny_model_dir("cli_rt_decode");
+  auto json_path = dir / "decode.json";
+  auto r = run_duo("decode --model '" + dir.string() + "' --ids 3,4,5,6,7 --max-new-tokens 4 --no-eos --threads 1 --out '" +
+                   json_path.string() + "'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("ms/token"), std::string::npos) << r.out;
+  auto j = nlohmann::json::parse(core::read_file(json_path));
+  EXPECT_EQ(j["prompt_tokens"], 5);
+  auto model = model::Model::load(dir);
+  EXPECT_EQ(j["generated_ids"].get<std::vector<int64_t>>(), greedy_reference(model, {3, 4, 5, 6, 7}, 4));
+  const auto& c = model.config();
+  EXPECT_EQ(j["kv_bytes"], mask::kv_cache_bytes_full(c.n_layers, c.n_kv_heads, 9, c.head_dim, 4));
+  EXPECT_TRUE(j.contains("decode_ms_per_token"));
+  EXPECT_TRUE(j.contains("prefill_tokens_per_second"));
+}
+
+TEST(RuntimeCli, DecodePromptFileWithAMaskFolder) {
+  auto dir = tiny_model_dir("cli_rt_decode_mask");
+  auto model = model::Model::load(dir);
+  const auto& c = model.config();
+  mask::GateTable gates{c.n_layers, c.n_kv_heads, {0.9, 0.1, 0.2, 0.8}};
+  mask::ExportInfo info;
+  info.sink = 2;
+  info.recent = 5;
+  auto mask_dir = dir / "mask";
+  auto b = mask::binarize_by_sparsity(gates, 0.5);
+  mask::export_mask(mask_dir, b, info);
+  core::write_file_atomic(dir / "prompt.txt", "The grass is green. The sky is blue. The sun is yellow. Here we go.");
+  auto json_path = dir / "decode.json";
+  auto r = run_duo("decode --model '" + dir.string() + "' --mask '" + mask_dir.string() + "' --prompt-file '" +
+                   (dir / "prompt.txt").string() + "' --max-new-tokens 3 --prefill-chunk 4 --no-eos --out '" +
+                   json_path.string() + "'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto j = nlohmann::json::parse(core::read_file(json_path));
+  const int64_t t = j["prompt_tokens"].get<int64_t>();
+  EXPECT_GT(t, 10);
+  EXPECT_TRUE(j.contains("text"));
+  EXPECT_EQ(j["kv_bytes"], mask::kv_cache_bytes(b.mask, t + 3, 2, 5, c.head_dim, 4));
+  // The same tokens as the whole-sequence forward with the same streaming plan.
+  model::AttentionPlan plan(static_cast<size_t>(c.n_layers));
+  for (int64_t l = 0; l < c.n_layers; ++l) {
+    for (int64_t h = 0; h < c.n_kv_heads; ++h)
+      plan[l].kinds.push_back(b.mask.at(l, h) != 0 ? attention::HeadKind::kFull : attention::HeadKind::kStreaming);
+    plan[l].sink = 2;
+    plan[l].recent = 5;
+  }
+  auto tok = testing::passkey_tokenizer();
+  std::vector<int64_t> ids;
+  for (int32_t id : tok.encode(core::read_file(dir / "prompt.txt"), true)) ids.push_back(id);
+  ASSERT_EQ(static_cast<int64_t>(ids.size()), t);
+  EXPECT_EQ(j["generated_ids"].get<std::vector<int64_t>>(), greedy_reference(model, ids, 3, plan));
+}
+
+TEST(RuntimeCli, RefusesAMaskOfAnotherShape) {
+  auto dir = tiny_model_dir("cli_rt_shape");
+  mask::ExportInfo info;
+  mask::export_mask(dir / "mask", mask::binarize_by_sparsity(mask::GateTable{3, 2, {1, 0, 1, 0, 1, 0}}, 0.5), info);
+  auto r = run_duo("decode --model '" + dir.string() + "' --mask '" + (dir / "mask").string() +
+                   "' --ids 3,4 --max-new-tokens 2");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("error:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[3, 2]"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[2, 2]"), std::string::npos) << r.out;
+}
+
+TEST(RuntimeCli, NiahAndSweepWriteTheirFiles) {
+  auto dir = tiny_model_dir("cli_rt_niah");
+  auto out = dir / "niah";
+  auto r = run_duo("niah --model '" + dir.string() + "' --mask random:0.5 --config configs/eval/passkey.yaml --set "
+                   "context_lengths=[64,80] --set depth_percents=[0,100] --set max_new_tokens=2 -q --out '" +
+                   out.string() + "'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::istringstream csv(core::read_file(out / "results.csv"));
+  int lines = 0;
+  for (std::string line; std::getline(csv, line);) ++lines;
+  EXPECT_EQ(lines, 5);
+  EXPECT_NE(core::read_file(out / "niah.svg").find("<svg"), std::string::npos);
+  EXPECT_NE(core::read_file(out / "config.yaml").find("context_lengths: [64, 80]"), std::string::npos);
+
+  mask::GateTable gates{2, 2, {0.9, 0.1, 0.2, 0.8}};
+  mask::write_gate_tsv(dir / "gates.tsv", gates);
+  auto sweep = dir / "sweep";
+  r = run_duo("sweep --model '" + dir.string() + "' --gates '" + (dir / "gates.tsv").string() +
+              "' --sparsities 0,0.5,1 --eval passkey --sink 2 --recent 8 --set context_lengths=[64] --set "
+              "depth_percents=[50] --set max_new_tokens=2 -q --out '" + sweep.string() + "'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("requested"), std::string::npos) << r.out;
+  auto text = core::read_file(sweep / "sweep.csv");
+  EXPECT_NE(text.find("\n0.5,0.500000,"), std::string::npos) << text;
+  EXPECT_TRUE(fs::exists(sweep / "masks" / "s=0.5" / "full_attention_heads.tsv"));
+  EXPECT_NE(core::read_file(sweep / "sweep.svg").find("<svg"), std::string::npos);
+}
+
+TEST(RuntimeCli, BenchOnAPresetWithARandomMask) {
+  auto dir = testing::temp_dir("cli_rt_bench");
+  auto json_path = dir / "bench.json";
+  auto r = run_duo("bench --model tiny-llama --mask random:0.5 --contexts 40,24 --decode-tokens 2 --sink 4 --recent 8 "
+                   "--threads 1 --bandwidth-mib 16 -q --out '" + json_path.string() + "'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("decode speedup"), std::string::npos) << r.out;
+  auto j = nlohmann::json::parse(core::read_file(json_path));
+  ASSERT_EQ(j["rows"].size(), 2u);
+  EXPECT_EQ(j["rows"][0]["tokens"], 24);
+  EXPECT_GT(j["bandwidth_gb_per_s"].get<double>(), 0.0);
+  // tiny-llama: 2 layers x 2 KV heads, head_dim 16; 1 of 4 heads... half streaming: 2 full, 2 streaming.
+  const int64_t total = 24 + 2;
+  EXPECT_EQ(j["rows"][0]["full"]["kv_bytes"], 2 * 2 * total * 2 * 16 * 4);
+  EXPECT_EQ(j["rows"][0]["duo"]["kv_bytes"], (2 * total + 2 * 12) * 2 * 16 * 4);
+  EXPECT_GT(j["rows"][0]["ratios"]["kv_bytes_ratio"].get<double>(), 0.0);
+}
+
+}  // namespace
+}  // namespace duo
