@@ -44,7 +44,8 @@ void run_export(const ExportArgs& a) {
   std::printf("), threshold %.6g\n", b.threshold);
   std::printf("KV cache vs full attention (sink %lld, recent %lld):", static_cast<long long>(a.sink),
               static_cast<long long>(a.recent));
-  for (auto& [t, r] : cfg["kv_cache_ratio"].items()) std::printf("  %sK tokens %.3f", std::to_string(std::stoll(t) / 1024).c_str(), r.get<double>());
+  for (int64_t t : {4096, 32768, 131072})
+    std::printf("  %lldK tokens %.3f", static_cast<long long>(t / 1024), cfg["kv_cache_ratio"][std::to_string(t)].get<double>());
   std::printf("\n");
 }
 
