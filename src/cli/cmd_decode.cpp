@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "cli/command.h"
+#include "cli/ids.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "eval/model_setup.h"
@@ -34,29 +35,6 @@ struct DecodeArgs {
   duo::cli::CommonOptions common;
 };
 
-std::vector<int64_t> parse_id_list(const std::string& text) {
-  std::vector<int64_t> ids;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    std::string item = text.substr(start, end - start);
-    const auto first = item.find_first_not_of(" \t");
-    item = first == std::string::npos ? "" : item.substr(first, item.find_last_not_of(" \t") - first + 1);
-    size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    DUO_CHECK(!item.empty() && used == item.size(), "--ids: item {} ('{}') is not an integer; expected e.g. 1,2,3",
-              ids.size() + 1, item);
-    ids.push_back(v);
-    start = end + 1;
-  }
-  return ids;
-}
 
 void run_decode(const DecodeArgs& a) {
   duo::cli::apply_common_options(a.common);
@@ -70,7 +48,7 @@ void run_decode(const DecodeArgs& a) {
   if (!loaded.dir.empty() && fs::exists(loaded.dir / "tokenizer.json")) tok = duo::tokenizer::Tokenizer::load(loaded.dir);
   std::vector<int64_t> prompt;
   if (!a.ids.empty()) {
-    prompt = parse_id_list(a.ids);
+    prompt = duo::cli::parse_id_list(a.ids);
   } else {
     DUO_CHECK(tok.has_value(), "decode: --prompt-file needs {}/tokenizer.json; none found (use --ids)",
               loaded.dir.empty() ? a.model : loaded.dir.string());

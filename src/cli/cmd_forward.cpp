@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/ids.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "io/hdf5.h"
@@ -26,34 +27,10 @@ struct ForwardOptions {
   duo::cli::CommonOptions common;
 };
 
-// "1, 2,3" -> {1, 2, 3}; throws naming the bad item.
-std::vector<int64_t> parse_ids(const std::string& text) {
-  std::vector<int64_t> ids;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    std::string item = text.substr(start, end - start);
-    const auto first = item.find_first_not_of(" \t");
-    item = first == std::string::npos ? "" : item.substr(first, item.find_last_not_of(" \t") - first + 1);
-    size_t used = 0;
-    long long v = 0;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    DUO_CHECK(!item.empty() && used == item.size(), "--ids: item {} ('{}') is not an integer; expected e.g. 1,2,3",
-              ids.size() + 1, item);
-    ids.push_back(v);
-    start = end + 1;
-  }
-  return ids;
-}
 
 void run(const ForwardOptions& o) {
   duo::cli::apply_common_options(o.common);
-  const auto ids = parse_ids(o.ids);
+  const auto ids = duo::cli::parse_id_list(o.ids);
   const auto dtype = duo::model::parse_dtype(o.dtype, "--dtype");
   DUO_CHECK(dtype == at::kFloat || dtype == at::kBFloat16, "--dtype: expected fp32 or bf16; got '{}'", o.dtype);
   auto model = duo::model::Model::load(o.model, {dtype});

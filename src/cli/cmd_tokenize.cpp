@@ -4,6 +4,7 @@
 //   duo tokenize --tokenizer tokenizer.json --text-file essay.txt --add-special-tokens
 //   duo tokenize --tokenizer tokenizer.json --decode --ids 9906,1917
 #include "cli/command.h"
+#include "cli/ids.h"
 #include "core/error.h"
 #include "tokenizer/tokenizer.h"
 
@@ -34,35 +35,23 @@ std::string read_all(const std::string& path) {
   return ss.str();
 }
 
-std::vector<int32_t> parse_ids(const std::string& s) {
-  std::vector<int32_t> ids;
-  size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && (s[i] == ',' || s[i] == ' ' || s[i] == '\t' || s[i] == '\n')) ++i;
-    if (i == s.size()) break;
-    size_t j = i;
-    while (j < s.size() && s[j] != ',' && s[j] != ' ' && s[j] != '\t' && s[j] != '\n') ++j;
-    std::string item = s.substr(i, j - i);
-    size_t used = 0;
-    long long v = -1;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    DUO_CHECK(used == item.size() && v >= 0 && v < (1LL << 31),
-              "tokenize: --ids item '{}' is not a token id; expected a non-negative integer", item);
-    ids.push_back(static_cast<int32_t>(v));
-    i = j;
+
+// Token ids outside int32 cannot exist in any vocabulary; the tokenizer rejects unknown ids.
+std::vector<int32_t> to_int32(const std::vector<int64_t>& ids) {
+  std::vector<int32_t> out;
+  for (int64_t id : ids) {
+    DUO_CHECK(id >= 0 && id < (int64_t{1} << 31), "tokenize: --ids item {} is not a token id; expected a non-negative "
+              "integer below 2^31", id);
+    out.push_back(static_cast<int32_t>(id));
   }
-  return ids;
+  return out;
 }
 
 void run(const TokenizeOptions& o) {
   duo::cli::apply_common_options(o.common);
   auto tok = duo::tokenizer::Tokenizer::load(o.tokenizer);
   if (o.decode) {
-    std::string text = tok.decode(parse_ids(o.ids), o.skip_special_tokens);
+    std::string text = tok.decode(to_int32(duo::cli::parse_id_list(o.ids)), o.skip_special_tokens);
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fputc('\n', stdout);
     return;

@@ -52,16 +52,19 @@ StepResult two_way_step(const model::Model& model, const at::Tensor& ids, const 
     at::NoGradGuard no_grad;
     x0 = model.embed(ids);
   }
-  if (!cfg.recompute) {
-    auto x = x0;
-    for (int64_t l = 0; l < n_layers; ++l) x = model.layer_forward(l, x, gated_spec(a[l], cfg));
+  // The loss on the last layer's output x [T, hidden]; backward to x (when it needs grad) and a.
+  auto loss_backward = [&](const at::Tensor& x) {
     auto h = model.final_norm(x.index_select(0, rows));
     auto distill = distill_loss_rows(h_full, h);
     auto reg = reg_loss(a);
-    auto loss = distill + cfg.reg_weight * reg;
-    loss.backward();
+    (distill + cfg.reg_weight * reg).backward();
     r.distill = distill.item<double>();
     r.reg = reg.item<double>();
+  };
+  if (!cfg.recompute) {
+    auto x = x0;
+    for (int64_t l = 0; l < n_layers; ++l) x = model.layer_forward(l, x, gated_spec(a[l], cfg));
+    loss_backward(x);
   } else {
     // Forward without autograd, keeping each layer's input.
     std::vector<at::Tensor> inputs(n_layers);
@@ -75,13 +78,7 @@ StepResult two_way_step(const model::Model& model, const at::Tensor& ids, const 
     }
     // Loss on the top, then one layer at a time downwards.
     auto top = x.detach().set_requires_grad(true);
-    auto h = model.final_norm(top.index_select(0, rows));
-    auto distill = distill_loss_rows(h_full, h);
-    auto reg = reg_loss(a);
-    auto loss = distill + cfg.reg_weight * reg;
-    loss.backward();
-    r.distill = distill.item<double>();
-    r.reg = reg.item<double>();
+    loss_backward(top);
     at::Tensor grad = top.grad();
     for (int64_t l = n_layers - 1; l >= 0; --l) {
       auto xin = inputs[l].detach().set_requires_grad(l > 0);

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/cli_runner.h"
 #include "common/tiny_checkpoint.h"
 #include "io/hdf5.h"
 #include "model/model.h"
@@ -20,27 +21,11 @@ namespace {
 namespace dt = duo::testing;
 namespace fs = std::filesystem;
 
-struct RunResult {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
+using duo::testing::RunResult;
+using duo::testing::slurp;
 
 RunResult run_duo(const std::string& args, const fs::path& dir) {
-  const fs::path out = dir / "stdout.txt", err = dir / "stderr.txt";
-  std::string cmd = std::string(DUO_BINARY) + " " + args + " --threads 1 >" + out.string() + " 2>" + err.string();
-  int status = std::system(cmd.c_str());
-  RunResult r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
+  return duo::testing::run_duo(args + " --threads 1", dir);
 }
 
 TEST(ModelCli, ForwardWritesLogitsAndHidden) {
