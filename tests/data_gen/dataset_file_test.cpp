@@ -13,6 +13,7 @@
 #include "io/hdf5.h"
 #include "io/options.h"
 #include "test_util.h"
+#include "common/error_of.h"
 
 namespace fs = std::filesystem;
 using namespace duo::data_gen;
@@ -41,15 +42,7 @@ DatasetMeta meta_for(GenOptions& o) {
   return m;
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const duo::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using duo::testing::error_of;
 
 }  // namespace
 

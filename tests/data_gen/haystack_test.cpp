@@ -11,6 +11,7 @@
 #include "data_gen/haystack.h"
 #include "data_gen/zstd_lines.h"
 #include "test_util.h"
+#include "common/error_of.h"
 
 namespace fs = std::filesystem;
 using namespace duo::data_gen;
@@ -33,15 +34,7 @@ std::vector<std::string> all_docs(const std::string& spec, size_t limit = 1000) 
   return docs;
 }
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const duo::Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using duo::testing::error_of;
 
 }  // namespace
 

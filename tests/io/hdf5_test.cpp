@@ -10,6 +10,7 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "io/hdf5.h"
+#include "common/error_of.h"
 
 namespace fs = std::filesystem;
 using duo::io::H5Reader;
@@ -24,14 +25,7 @@ fs::path test_dir(const std::string& name) {
   return d;
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const duo::Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using duo::testing::error_of;
 
 #define EXPECT_HAS(msg, fragment) EXPECT_NE((msg).find(fragment), std::string::npos) << (msg)
 

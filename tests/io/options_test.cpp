@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "io/options.h"
+#include "common/error_of.h"
 
 namespace fs = std::filesystem;
 
@@ -57,14 +58,7 @@ struct TrainOptions {
   }
 };
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const duo::Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using duo::testing::error_of;
 
 #define EXPECT_HAS(msg, fragment) EXPECT_NE((msg).find(fragment), std::string::npos) << (msg)
 

@@ -10,6 +10,7 @@
 #include "io/checkpoint.h"
 #include "io/json.h"
 #include "io/safetensors.h"
+#include "common/error_of.h"
 
 namespace fs = std::filesystem;
 using duo::io::Checkpoint;
@@ -47,14 +48,7 @@ void expect_open_error(const fs::path& p, std::initializer_list<std::string> fra
   }
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const duo::Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
+using duo::testing::error_of;
 
 std::vector<std::pair<std::string, at::Tensor>> all_dtypes() {
   at::manual_seed(7);

@@ -12,6 +12,7 @@
 #include "mask/gate_table.h"
 #include "mask/kv_budget.h"
 #include "mask/mask_dir.h"
+#include "common/error_of.h"
 
 namespace fs = std::filesystem;
 using namespace duo::mask;
@@ -26,14 +27,7 @@ GateTable table(int64_t layers, int64_t heads, std::vector<double> v) {
   return t;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const duo::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using duo::testing::error_of;
 
 fs::path temp_dir(const std::string& name) {
   fs::path d = fs::temp_directory_path() / ("duo_mask_test_" + name);
