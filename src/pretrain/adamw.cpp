@@ -8,6 +8,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "optim/adamw.h"
 
 namespace duo::pretrain {
 
@@ -20,19 +21,13 @@ AdamW::AdamW(NamedTensors params, AdamWOptions opts) : params_(std::move(params)
 }
 
 void AdamW::step(double lr) {
-  c10::NoGradGuard no_grad;
   ++steps_;
-  const double bc1 = 1.0 - std::pow(opts_.beta1, static_cast<double>(steps_));
-  const double bc2 = 1.0 - std::pow(opts_.beta2, static_cast<double>(steps_));
   for (size_t i = 0; i < params_.size(); ++i) {
     at::Tensor p = params_[i].second;
     at::Tensor g = p.grad();
     if (!g.defined()) continue;
-    if (decay_[i] && opts_.weight_decay > 0) p.mul_(1.0 - lr * opts_.weight_decay);
-    m_[i].mul_(opts_.beta1).add_(g, 1.0 - opts_.beta1);
-    v_[i].mul_(opts_.beta2).addcmul_(g, g, 1.0 - opts_.beta2);
-    auto denom = (v_[i] / bc2).sqrt_().add_(opts_.eps);
-    p.addcdiv_(m_[i], denom, -lr / bc1);
+    optim::AdamWConfig c{opts_.beta1, opts_.beta2, opts_.eps, decay_[i] ? opts_.weight_decay : 0.0};
+    optim::adamw_update(p, g, m_[i], v_[i], steps_, lr, c);
   }
 }
 

@@ -24,19 +24,10 @@ void AdamW::set_state(AdamWState state) {
 }
 
 void AdamW::step(at::Tensor& param, const at::Tensor& grad, double lr) {
-  at::NoGradGuard no_grad;
   DUO_CHECK(grad.sizes() == param.sizes(), "AdamW: gradient has wrong shape; expected {}, got {}", param.sizes(),
             grad.sizes());
   state_.step += 1;
-  const double t = static_cast<double>(state_.step);
-  if (config_.weight_decay != 0.0) param.mul_(1.0 - lr * config_.weight_decay);
-  state_.m.lerp_(grad, 1.0 - config_.beta1);
-  state_.v.mul_(config_.beta2).addcmul_(grad, grad, 1.0 - config_.beta2);
-  const double bias1 = 1.0 - std::pow(config_.beta1, t);
-  const double bias2 = 1.0 - std::pow(config_.beta2, t);
-  const double step_size = lr / bias1;
-  auto denom = (state_.v.sqrt() / std::sqrt(bias2)).add_(config_.eps);
-  param.addcdiv_(state_.m, denom, -step_size);
+  optim::adamw_update(param, grad, state_.m, state_.v, state_.step, lr, config_);
 }
 
 }  // namespace duo::train

@@ -11,14 +11,11 @@
 
 #include <cstdint>
 
+#include "optim/adamw.h"
+
 namespace duo::train {
 
-struct AdamWConfig {
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  double eps = 1e-8;
-  double weight_decay = 0.0;
-};
+using AdamWConfig = optim::AdamWConfig;
 
 struct AdamWState {
   at::Tensor m;       // first moment, same shape and dtype as the parameter
