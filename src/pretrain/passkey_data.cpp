@@ -2,6 +2,7 @@
 #include "pretrain/passkey_data.h"
 
 #include <algorithm>
+#include <random>
 
 #include "core/error.h"
 #include "tokenizer/tokenizer.h"
@@ -76,19 +77,45 @@ Span needle_key_span(const tokenizer::Tokenizer& tok, const data_gen::PasskeySam
 }
 
 TrainSample make_train_sample(const tokenizer::Tokenizer& tok, const data_gen::PasskeySample& s,
-                              double answer_weight, double lm_weight) {
+                              double answer_weight, double lm_weight, int64_t needle_copies, uint64_t copy_seed) {
   TrainSample out;
   out.ids.assign(s.input_ids.begin(), s.input_ids.end());
-  const auto t = static_cast<int64_t>(out.ids.size());
-  DUO_CHECK(t >= 2, "passkey sample: expected at least 2 tokens, got {}", t);
   out.answer = answer_span(tok, s);
   const Span hidden = needle_key_span(tok, s);
-  out.weights.assign(static_cast<size_t>(t - 1), static_cast<float>(lm_weight));
-  // weights[i] weighs target ids[i + 1].
-  for (int64_t i = hidden.start; i < hidden.end(); ++i) out.weights[static_cast<size_t>(i - 1)] = 0.0f;
-  for (int64_t i = out.answer.start; i < out.answer.end(); ++i) {
-    out.weights[static_cast<size_t>(i - 1)] = static_cast<float>(answer_weight);
+  std::vector<Span> recalls;  // keys of needle copies (after insertion)
+  if (needle_copies > 0) {
+    const auto dot = tok.encode(".", /*add_special_tokens=*/false);
+    DUO_CHECK(dot.size() == 1, "passkey sample: '.' must be one token, got {}", dot.size());
+    const int64_t ns = s.needle_starts[0], ne = s.needle_ends[0], q = s.question_starts[0];
+    std::vector<int64_t> places;  // sentence starts after the needle, before the question
+    for (int64_t p = ne + 1; p <= q; ++p) {
+      if (out.ids[static_cast<size_t>(p - 1)] == dot[0]) places.push_back(p);
+    }
+    std::mt19937_64 rng(copy_seed);
+    std::shuffle(places.begin(), places.end(), rng);
+    places.resize(static_cast<size_t>(std::min<int64_t>(needle_copies, static_cast<int64_t>(places.size()))));
+    std::sort(places.begin(), places.end());
+    const std::vector<int64_t> needle(out.ids.begin() + ns, out.ids.begin() + ne);
+    const int64_t n = ne - ns, key_offset = hidden.start - ns;
+    // Insert from the back so that earlier places keep their indices.
+    for (auto it = places.rbegin(); it != places.rend(); ++it) {
+      out.ids.insert(out.ids.begin() + *it, needle.begin(), needle.end());
+    }
+    for (size_t c = 0; c < places.size(); ++c) {
+      recalls.push_back({places[c] + static_cast<int64_t>(c) * n + key_offset, hidden.length});
+    }
+    out.answer.start += static_cast<int64_t>(places.size()) * n;
   }
+  const auto t = static_cast<int64_t>(out.ids.size());
+  DUO_CHECK(t >= 2, "passkey sample: expected at least 2 tokens, got {}", t);
+  out.weights.assign(static_cast<size_t>(t - 1), static_cast<float>(lm_weight));
+  auto set = [&](const Span& sp, double w) {
+    // weights[i] weighs target ids[i + 1].
+    for (int64_t i = sp.start; i < sp.end(); ++i) out.weights[static_cast<size_t>(i - 1)] = static_cast<float>(w);
+  };
+  set(hidden, 0.0);
+  for (const auto& r : recalls) set(r, answer_weight);
+  set(out.answer, answer_weight);
   return out;
 }
 

@@ -53,7 +53,15 @@ struct TrainSample {
 
 // Weights: answer tokens `answer_weight`; the needle's first key copy 0 (unpredictable);
 // every other token `lm_weight`.
+//
+// `needle_copies` > 0 repeats the whole needle that many more times, each copy inserted at a
+// sentence start (after a ".") between the needle and the question, the places drawn from
+// `copy_seed` (fewer copies when fewer places exist). The first key of each copy is a
+// long-range recall of the original and weighs `answer_weight`; the answer follows the last copy.
+// Repeated needles make copying dense in the data, which is what lets a small model grow the copy
+// circuit (induction heads) early; later curriculum stages use none.
 TrainSample make_train_sample(const tokenizer::Tokenizer& tok, const data_gen::PasskeySample& s,
-                              double answer_weight, double lm_weight);
+                              double answer_weight, double lm_weight, int64_t needle_copies = 0,
+                              uint64_t copy_seed = 0);
 
 }  // namespace duo::pretrain

@@ -15,6 +15,12 @@ void validate_options(const PretrainOptions& o) {
             "have the same length; got {}, {}, {}, {}, {}",
             n, c.stage_context_min.size(), c.stage_context_max.size(), c.stage_batch.size(),
             c.stage_passkey_length.size());
+  DUO_CHECK(c.stage_needle_copies.empty() || c.stage_needle_copies.size() == n,
+            "curriculum.stage_needle_copies: expected none or one value per stage ({}), got {}", n,
+            c.stage_needle_copies.size());
+  for (auto k : c.stage_needle_copies) {
+    DUO_CHECK(k >= 0 && k <= 16, "curriculum.stage_needle_copies: expected 0..16, got {}", k);
+  }
   int64_t prev = 0;
   for (size_t i = 0; i < n; ++i) {
     DUO_CHECK(c.stage_end[i] > prev, "curriculum.stage_end: expected ascending step counts > 0; got {} after {}",

@@ -46,6 +46,7 @@ struct CurriculumOptions {
   std::vector<int64_t> stage_context_max = {320, 640, 1280, 2304};
   std::vector<int64_t> stage_batch = {8, 4, 2, 2};           // sequences per step (gradients averaged)
   std::vector<int64_t> stage_passkey_length = {16, 8, 5, 5};  // digits per key
+  std::vector<int64_t> stage_needle_copies = {};  // most extra needle copies per sample (empty: none)
   double min_depth = 0.0;             // needle depth ratios are drawn from
   double max_depth = 1.0;             //   linspace(min_depth, max_depth, 101)
 
@@ -56,6 +57,8 @@ struct CurriculumOptions {
     v("stage_context_max", stage_context_max, "longest sample of each stage, in tokens");
     v("stage_batch", stage_batch, "sequences per step in each stage");
     v("stage_passkey_length", stage_passkey_length, "digits per passkey in each stage");
+    v("stage_needle_copies", stage_needle_copies,
+      "per stage, the most extra copies of the needle per sample (0..N, drawn per sample); empty: none");
     v("min_depth", min_depth, "smallest needle depth ratio");
     v("max_depth", max_depth, "largest needle depth ratio");
   }

@@ -102,5 +102,43 @@ TEST(CorpusTokenizer, ClassicSamplesHaveNoUnknownTokensAndAnAnswerSpan) {
   std::filesystem::remove_all(path.parent_path());
 }
 
+TEST(CorpusTokenizer, NeedleCopiesRepeatTheNeedleAndWeighTheirKeys) {
+  auto path = temp_file("tokenizer3.json");
+  write_corpus_tokenizer(path);
+  auto tok = tokenizer::Tokenizer::load(path);
+  data_gen::PasskeySampleGenerator gen(tok, classic_options(380, 420, 1, 0.1, 0.1, 1, 2, 5));
+  const auto s = gen.sample(0);
+  const int64_t ns = s.needle_starts[0], ne = s.needle_ends[0], n = ne - ns;
+  const std::vector<int64_t> needle(s.input_ids.begin() + ns, s.input_ids.begin() + ne);
+  const auto hidden = needle_key_span(tok, s);
+  const auto plain = make_train_sample(tok, s, 4.0, 1.0);
+  const auto ts = make_train_sample(tok, s, 4.0, 1.0, /*needle_copies=*/3, /*copy_seed=*/42);
+  ASSERT_EQ(ts.ids.size(), plain.ids.size() + 3 * static_cast<size_t>(n));
+  // The answer moved by the inserted tokens and still holds the key.
+  EXPECT_EQ(ts.answer.start, plain.answer.start + 3 * n);
+  EXPECT_TRUE(std::equal(ts.ids.begin() + ts.answer.start, ts.ids.end(), s.input_ids.begin() + hidden.start));
+  // Everything up to the original needle's end is unchanged; the needle now occurs 4 times, each
+  // copy right after a "." and with its first key weighted like an answer.
+  EXPECT_TRUE(std::equal(s.input_ids.begin(), s.input_ids.begin() + ne, ts.ids.begin()));
+  const int64_t dot = tok.encode(".", false)[0];
+  int64_t found = 0;
+  for (int64_t p = 0; p + n <= static_cast<int64_t>(ts.ids.size()); ++p) {
+    if (!std::equal(needle.begin(), needle.end(), ts.ids.begin() + p)) continue;
+    ++found;
+    const auto key = static_cast<size_t>(p + hidden.start - ns);
+    if (p == ns) {
+      EXPECT_EQ(ts.weights[key - 1], 0.0f);  // the original: unpredictable
+    } else {
+      EXPECT_EQ(ts.ids[static_cast<size_t>(p - 1)], dot);
+      for (int64_t k = 0; k < hidden.length; ++k) EXPECT_EQ(ts.weights[key - 1 + static_cast<size_t>(k)], 4.0f);
+    }
+  }
+  EXPECT_EQ(found, 4);
+  // Same seed, same sample; another seed, other places.
+  EXPECT_EQ(make_train_sample(tok, s, 4.0, 1.0, 3, 42).ids, ts.ids);
+  EXPECT_NE(make_train_sample(tok, s, 4.0, 1.0, 3, 43).ids, ts.ids);
+  std::filesystem::remove_all(path.parent_path());
+}
+
 }  // namespace
 }  // namespace duo::pretrain
