@@ -79,11 +79,19 @@ void fold_keys(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& va
 template <typename T>
 void run(const Inputs& in, const DecodeParams& p, at::Tensor& og) {
   const int64_t hkv = in.q.size(0), rows = in.q.size(1), d = in.q.size(2);
-  // Split the cache across threads only when heads alone cannot keep them busy.
+  // Split the cache across threads when heads alone cannot keep them evenly busy: fewer heads
+  // than threads, or a head count that leaves threads idle in the last round (3 retrieval heads on
+  // 2 threads: 6 half-cache tasks instead of 3 whole ones).
   const int64_t threads = at::get_num_threads();
   int64_t splits = 1;
-  if (hkv < threads && in.s >= 2 * p.min_split)
-    splits = std::min<int64_t>((threads + hkv - 1) / hkv * 2, in.s / p.min_split);
+  if (threads > 1 && in.s >= 2 * p.min_split) {
+    const int64_t most = in.s / p.min_split;
+    if (hkv < threads) {
+      splits = std::min<int64_t>((threads + hkv - 1) / hkv * 2, most);
+    } else if (hkv % threads != 0 && hkv < 8 * threads) {
+      while (splits < most && (hkv * splits) % threads != 0 && hkv * splits < 8 * threads) ++splits;
+    }
+  }
   const int64_t per_split = (in.s + splits - 1) / splits;
   const auto opts = in.q.options();
   // One softmax state per (head, split): m, l [Hkv, splits, M], O [Hkv, splits, M, D]. With one

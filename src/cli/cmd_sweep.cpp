@@ -1,7 +1,8 @@
 // `duo sweep --model DIR --gates RUN --sparsities 0,0.25,0.5,0.75,0.9 --eval niah|passkey
 // [--config FILE.yaml] [--set ...] --out DIR`: exports one mask per sparsity
 // (DIR/masks/s=<sparsity>), evaluates each, prints and writes the table (DIR/sweep.csv) and
-// DIR/sweep.svg.
+// DIR/sweep.svg; --random N adds N random masks of the same size per sparsity, and DIR/sweep.md
+// is the Markdown table (the demo puts it into the README).
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -29,6 +30,7 @@ struct SweepArgs {
   std::vector<std::string> sets;
   int64_t sink = 64;
   int64_t recent = 256;
+  int64_t random = 0;
   std::string out = "outputs/sweep";
   std::string dtype = "fp32";
   duo::cli::CommonOptions common;
@@ -43,6 +45,8 @@ void run_sweep_cmd(const SweepArgs& a) {
   opts.sparsities = a.sparsities;
   opts.sink = a.sink;
   opts.recent = a.recent;
+  DUO_CHECK(a.random >= 0, "sweep: --random expects a count >= 0; got {}", a.random);
+  opts.random_masks = a.random;
   opts.eval = duo::eval::resolve_niah_options(a.config, sets);
   auto loaded = duo::eval::load_model_spec(a.model, duo::model::parse_dtype(a.dtype, "--dtype"));
   DUO_CHECK(!loaded.dir.empty() && fs::exists(loaded.dir / "tokenizer.json"),
@@ -54,10 +58,11 @@ void run_sweep_cmd(const SweepArgs& a) {
   duo::io::write_options_yaml(fs::path(a.out) / "eval_config.yaml", opts.eval);
   auto points = duo::eval::run_sweep(loaded.model, tok, gates, src.tsv_path.string(), opts, a.out, a.common.quiet);
   duo::core::write_file_atomic(fs::path(a.out) / "sweep.csv", duo::eval::sweep_csv(points));
+  duo::core::write_file_atomic(fs::path(a.out) / "sweep.md", duo::eval::sweep_markdown(points));
   duo::core::write_file_atomic(fs::path(a.out) / "sweep.svg",
                                duo::eval::sweep_svg(points, fmt::format("Sparsity sweep ({}) | {}", a.eval, a.model)));
   std::printf("%s", duo::eval::sweep_table(points).c_str());
-  std::printf("sweep: %s/sweep.csv, %s/sweep.svg\n", a.out.c_str(), a.out.c_str());
+  std::printf("sweep: %s/sweep.csv, %s/sweep.md, %s/sweep.svg\n", a.out.c_str(), a.out.c_str(), a.out.c_str());
 }
 
 void add_command(CLI::App& app) {
@@ -71,6 +76,9 @@ void add_command(CLI::App& app) {
   cmd->add_option("--set", a->sets, "Override an eval option: key=value (repeatable)");
   cmd->add_option("--sink", a->sink, "Deploy sink size of the exported masks")->default_val(64);
   cmd->add_option("--recent", a->recent, "Deploy recent window of the exported masks")->default_val(256);
+  cmd->add_option("--random", a->random,
+                  "Also evaluate N random masks with as many streaming heads, per sparsity (the baseline)")
+      ->default_val(0);
   cmd->add_option("--out", a->out, "Output folder")->default_val("outputs/sweep");
   cmd->add_option("--dtype", a->dtype, "Compute dtype: fp32 or bf16")->default_val("fp32");
   duo::cli::add_common_options(cmd, a->common);

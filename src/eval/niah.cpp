@@ -65,9 +65,19 @@ NiahRun run_niah(const model::Model& model, const tokenizer::Tokenizer& tok, con
                  const NiahEvalOptions& opts, bool quiet) {
   int64_t max_len = 0;
   for (int64_t c : opts.context_lengths) max_len = std::max(max_len, c);
+  DUO_CHECK(opts.samples >= 1, "niah: samples must be >= 1; got {}", opts.samples);
+  DUO_CHECK(opts.samples == 1 || opts.kind == "passkey",
+            "niah: samples > 1 needs kind passkey (the needle kind has one fixed needle); got samples {} with kind {}",
+            opts.samples, opts.kind);
   data_gen::NiahOptions popts = opts.prompt;
   popts.kind = opts.kind;
-  data_gen::NiahPromptBuilder builder(tok, popts, max_len);
+  // Sample i of every cell draws its key from seed + i.
+  std::vector<data_gen::NiahPromptBuilder> builders;
+  for (int64_t i = 0; i < opts.samples; ++i) {
+    data_gen::NiahOptions o = popts;
+    o.seed = popts.seed + i;
+    builders.emplace_back(tok, o, max_len);
+  }
   runtime::GenerateOptions go;
   go.max_new_tokens = opts.max_new_tokens;
   go.prefill_chunk = opts.prefill_chunk;
@@ -77,33 +87,37 @@ NiahRun run_niah(const model::Model& model, const tokenizer::Tokenizer& tok, con
   NiahRun run;
   run.context_lengths = opts.context_lengths;
   run.depth_percents = opts.depth_percents;
-  core::Progress progress("niah", static_cast<int64_t>(opts.context_lengths.size() * opts.depth_percents.size()), quiet);
+  core::Progress progress(
+      "niah", static_cast<int64_t>(opts.context_lengths.size() * opts.depth_percents.size()) * opts.samples, quiet);
   int64_t done = 0;
   for (double depth : opts.depth_percents) {
     for (int64_t len : opts.context_lengths) {
-      const auto prompt = builder.build(len, depth);
-      std::vector<int64_t> ids(prompt.ids.begin(), prompt.ids.end());
-      auto r = runtime::generate_greedy(model, layout, ids, go);
-      std::vector<int32_t> out;
-      // Stop tokens and ids past the tokenizer's vocabulary (padded embedding rows) are not text.
-      for (int64_t t : r.tokens) {
-        const bool stop = std::find(go.stop_ids.begin(), go.stop_ids.end(), t) != go.stop_ids.end();
-        if (!stop && t < tok.vocab_size()) out.push_back(static_cast<int32_t>(t));
+      for (int64_t i = 0; i < opts.samples; ++i) {
+        const auto prompt = builders[static_cast<size_t>(i)].build(len, depth);
+        std::vector<int64_t> ids(prompt.ids.begin(), prompt.ids.end());
+        auto r = runtime::generate_greedy(model, layout, ids, go);
+        std::vector<int32_t> out;
+        // Stop tokens and ids past the tokenizer's vocabulary (padded embedding rows) are not text.
+        for (int64_t t : r.tokens) {
+          const bool stop = std::find(go.stop_ids.begin(), go.stop_ids.end(), t) != go.stop_ids.end();
+          if (!stop && t < tok.vocab_size()) out.push_back(static_cast<int32_t>(t));
+        }
+        NiahPoint p;
+        p.context_length = len;
+        p.depth_percent = depth;
+        p.actual_depth_percent = prompt.actual_depth_percent;
+        p.prompt_tokens = static_cast<int64_t>(ids.size());
+        p.sample = i;
+        p.expected = prompt.answer;
+        p.response = tok.decode(out, /*skip_special_tokens=*/true);
+        p.score = opts.kind == "passkey" ? passkey_exact_score(p.response, prompt.answer)
+                                         : needle_word_score(p.response, prompt.answer);
+        p.prefill_seconds = r.prefill_seconds;
+        p.decode_ms_per_token = r.decode_ms_per_token();
+        p.kv_bytes = r.kv_bytes;
+        run.points.push_back(p);
+        progress.update(++done, fmt::format("len {} depth {} score {:.2f}", len, depth, p.score));
       }
-      NiahPoint p;
-      p.context_length = len;
-      p.depth_percent = depth;
-      p.actual_depth_percent = prompt.actual_depth_percent;
-      p.prompt_tokens = static_cast<int64_t>(ids.size());
-      p.expected = prompt.answer;
-      p.response = tok.decode(out, /*skip_special_tokens=*/true);
-      p.score = opts.kind == "passkey" ? passkey_exact_score(p.response, prompt.answer)
-                                       : needle_word_score(p.response, prompt.answer);
-      p.prefill_seconds = r.prefill_seconds;
-      p.decode_ms_per_token = r.decode_ms_per_token();
-      p.kv_bytes = r.kv_bytes;
-      run.points.push_back(p);
-      progress.update(++done, fmt::format("len {} depth {} score {:.2f}", len, depth, p.score));
     }
   }
   progress.finish(fmt::format("mean score {:.3f}", run.mean_score()));
@@ -125,11 +139,11 @@ std::string csv_quote(const std::string& s) {
 
 std::string niah_csv(const NiahRun& run) {
   std::string out =
-      "context_length,depth_percent,actual_depth_percent,prompt_tokens,score,prefill_seconds,decode_ms_per_token,"
-      "kv_bytes,expected,response\n";
+      "context_length,depth_percent,sample,actual_depth_percent,prompt_tokens,score,prefill_seconds,"
+      "decode_ms_per_token,kv_bytes,expected,response\n";
   for (const auto& p : run.points) {
-    out += fmt::format("{},{},{:.4f},{},{:.6f},{:.4f},{:.3f},{},{},{}\n", p.context_length, p.depth_percent,
-                       p.actual_depth_percent, p.prompt_tokens, p.score, p.prefill_seconds, p.decode_ms_per_token,
+    out += fmt::format("{},{},{},{:.4f},{},{:.6f},{:.4f},{:.3f},{},{},{}\n", p.context_length, p.depth_percent,
+                       p.sample, p.actual_depth_percent, p.prompt_tokens, p.score, p.prefill_seconds, p.decode_ms_per_token,
                        p.kv_bytes, csv_quote(p.expected), csv_quote(p.response));
   }
   return out;

@@ -25,6 +25,7 @@ struct NiahEvalOptions {
   std::vector<double> depth_percents = {0, 25, 50, 75, 100};
   int64_t max_new_tokens = 32;                         // greedy tokens per answer
   int64_t prefill_chunk = 0;                           // 0 = whole prompt at once
+  int64_t samples = 1;                                 // passkey kind: prompts (keys) per grid cell
   data_gen::NiahOptions prompt;                        // prompt text, haystack and passkey settings
 
   template <class V>
@@ -34,6 +35,7 @@ struct NiahEvalOptions {
     v("depth_percents", depth_percents, "needle depths 0..100 (grid rows)");
     v("max_new_tokens", max_new_tokens, "greedy tokens generated per answer");
     v("prefill_chunk", prefill_chunk, "prefill chunk size in tokens; 0 = whole prompt");
+    v("samples", samples, "passkey kind: prompts per cell, each with its own key (seed + i); needle kind: 1");
     v.section("prompt", prompt, "prompt construction (data_gen niah options)");
   }
 };
@@ -50,6 +52,7 @@ struct NiahPoint {
   double depth_percent = 0.0;
   double actual_depth_percent = 0.0;
   int64_t prompt_tokens = 0;
+  int64_t sample = 0;  // index within the cell (passkey kind, samples > 1)
   std::string expected;
   std::string response;
   double score = 0.0;
@@ -61,7 +64,7 @@ struct NiahPoint {
 struct NiahRun {
   std::vector<int64_t> context_lengths;
   std::vector<double> depth_percents;
-  std::vector<NiahPoint> points;  // row-major over (depth, length)
+  std::vector<NiahPoint> points;  // row-major over (depth, length, sample)
   double mean_score() const;
 };
 

@@ -1,7 +1,10 @@
 // Sparsity sweep: for each requested sparsity, binarize the gates (mask::binarize_by_sparsity),
 // export the mask folder (DIR/masks/s=<sparsity>), evaluate it with the NIAH / passkey grid, and
 // collect requested and actual sparsity, KV-cache bytes at the longest eval length and the mean
-// score. Writes DIR/sweep.csv and DIR/sweep.svg (score and KV ratio against sparsity).
+// score. With random_masks = N, N random masks with the same number of streaming heads are
+// evaluated on the same grid (DIR/masks/s=<sparsity>/random<i>): the baseline the trained gates
+// must beat (DuoAttention's claim). Writes DIR/sweep.csv, DIR/sweep.md (a Markdown table) and
+// DIR/sweep.svg (score, random-mask score and KV ratio against sparsity).
 #pragma once
 
 #include <cstdint>
@@ -19,6 +22,7 @@ struct SweepOptions {
   int64_t sink = 64;     // deploy sink of the exported masks
   int64_t recent = 256;  // deploy recent window of the exported masks
   NiahEvalOptions eval;  // the grid each mask is evaluated on
+  int64_t random_masks = 0;  // per sparsity, also evaluate this many random masks of the same size
 };
 
 struct SweepPoint {
@@ -29,7 +33,10 @@ struct SweepPoint {
   int64_t kv_bytes = 0;         // mask::kv_cache_bytes at eval_tokens (compute dtype)
   int64_t kv_bytes_full = 0;    // the same with every head full
   double score = 0.0;           // mean over the grid
+  std::vector<double> random_scores;  // random masks with as many streaming heads (seeds 1..N)
   std::filesystem::path mask_dir;
+
+  double random_mean() const;  // NaN without random masks
 };
 
 // Folder name of one sweep mask, e.g. "s=0.75".
@@ -42,6 +49,7 @@ std::vector<SweepPoint> run_sweep(const model::Model& model, const tokenizer::To
 
 std::string sweep_csv(const std::vector<SweepPoint>& points);
 std::string sweep_table(const std::vector<SweepPoint>& points);
+std::string sweep_markdown(const std::vector<SweepPoint>& points);
 std::string sweep_svg(const std::vector<SweepPoint>& points, const std::string& title);
 
 }  // namespace duo::eval

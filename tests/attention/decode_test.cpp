@@ -116,4 +116,18 @@ TEST_F(Decode, LongFullCacheSplitsAcrossThreadsAndBf16Cache) {
             2e-5);
 }
 
+TEST_F(Decode, OddHeadCountSplitsSoNoThreadIdles) {
+  // 3 KV heads on 2 threads: each head's cache is split so the 6 tasks balance; same result.
+  at::manual_seed(23);
+  const int64_t s = 4096;
+  const at::Tensor kc = at::randn({3, s, 32}), vc = at::randn({3, s, 32});
+  const at::Tensor pos = at::arange(s, at::kLong);
+  const at::Tensor q = at::randn({6, 1, 32}), kn = at::randn({3, 1, 32}), vn = at::randn({3, 1, 32});
+  const LayerSpec spec;
+  const CacheView view{kc, vc, pos};
+  EXPECT_LT(max_diff(duo::attention::attend_chunk(q, kn, vn, s, view, HeadKind::kFull, spec),
+                     duo::attention::attend_chunk_reference(q, kn, vn, s, view, HeadKind::kFull, spec)),
+            2e-5);
+}
+
 }  // namespace

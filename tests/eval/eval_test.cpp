@@ -112,6 +112,31 @@ TEST(Niah, PasskeyGridWritesResultsAndHeatmap) {
   EXPECT_NE(svg.find(">96<"), std::string::npos);
 }
 
+TEST(Niah, SamplesPerCellDrawTheirOwnKeys) {
+  auto tok = testing::passkey_tokenizer();
+  auto model = model::Model::random(model::ModelConfig::from_json(testing::eval_model_config(tok.vocab_size())), 3);
+  auto opts = resolve_niah_options("", {"kind=passkey", "context_lengths=[64]", "depth_percents=[0,100]",
+                                        "max_new_tokens=1", "samples=3"});
+  const auto& cfg = model.config();
+  auto layout = load_mask_spec("full", cfg.n_layers, cfg.n_kv_heads).layout;
+  auto run = run_niah(model, tok, layout, opts, /*quiet=*/true);
+  ASSERT_EQ(run.points.size(), 6u);
+  for (size_t cell = 0; cell < 2; ++cell) {
+    const auto* p = &run.points[cell * 3];
+    EXPECT_EQ(p[0].sample, 0);
+    EXPECT_EQ(p[2].sample, 2);
+    EXPECT_EQ(p[0].depth_percent, p[2].depth_percent);
+    EXPECT_NE(p[0].expected, p[1].expected);
+    EXPECT_NE(p[1].expected, p[2].expected);
+  }
+  // Sample 0 is the single-sample grid's prompt.
+  opts.samples = 1;
+  EXPECT_EQ(run_niah(model, tok, layout, opts, true).points[0].expected, run.points[0].expected);
+  opts.kind = "needle";
+  opts.samples = 2;
+  EXPECT_THROW(run_niah(model, tok, layout, opts, true), duo::Error);
+}
+
 TEST(Niah, CsvQuotesResponsesAndSvgAveragesCells) {
   NiahRun run;
   run.context_lengths = {10};
@@ -162,6 +187,38 @@ TEST(Sweep, ExportsEachMaskAndReportsKvBytes) {
   EXPECT_EQ(points[2].kv_bytes, 2 * 2 * 20 * 2 * 16 * 4);
   EXPECT_EQ(lines_of(sweep_csv(points)).size(), 4u);
   EXPECT_NE(sweep_svg(points, "sweep").find("<svg"), std::string::npos);
+  for (const auto& p : points) EXPECT_TRUE(p.random_scores.empty());
+}
+
+TEST(Sweep, RandomMasksHaveTheSameSizeAndTheirOwnScores) {
+  auto tok = testing::passkey_tokenizer();
+  auto model = model::Model::random(model::ModelConfig::from_json(testing::eval_model_config(tok.vocab_size())), 3);
+  const auto& cfg = model.config();
+  mask::GateTable gates{cfg.n_layers, cfg.n_kv_heads, {0.9, 0.1, 0.5, 0.3}};
+  SweepOptions o;
+  o.sparsities = {0, 0.5};
+  o.sink = 4;
+  o.recent = 16;
+  o.random_masks = 3;
+  o.eval = resolve_niah_options("", {"kind=passkey", "context_lengths=[64]", "depth_percents=[50]", "max_new_tokens=2"});
+  auto dir = testing::temp_dir("eval_sweep_random");
+  auto points = run_sweep(model, tok, gates, "gates.tsv", o, dir, /*quiet=*/true);
+  ASSERT_EQ(points.size(), 2u);
+  // Sparsity 0: one possible mask, so the "random" scores are the trained score, not re-run.
+  EXPECT_EQ(points[0].random_scores, std::vector<double>(3, points[0].score));
+  EXPECT_FALSE(std::filesystem::exists(points[0].mask_dir / "random1"));
+  ASSERT_EQ(points[1].random_scores.size(), 3u);
+  for (int r = 1; r <= 3; ++r) {
+    auto m = mask::read_gate_tsv(points[1].mask_dir / ("random" + std::to_string(r)) / "full_attention_heads.tsv");
+    EXPECT_EQ(std::count(m.values.begin(), m.values.end(), 0.0), 2) << r;  // 2 of 4 heads streaming
+    EXPECT_EQ(m.values, random_mask(cfg.n_layers, cfg.n_kv_heads, 0.5, static_cast<uint64_t>(r)).values);
+  }
+  const double mean = (points[1].random_scores[0] + points[1].random_scores[1] + points[1].random_scores[2]) / 3;
+  EXPECT_DOUBLE_EQ(points[1].random_mean(), mean);
+  const auto md = lines_of(sweep_markdown(points));
+  ASSERT_EQ(md.size(), 4u);
+  EXPECT_NE(md[0].find("random masks"), std::string::npos);
+  EXPECT_EQ(md[2].rfind("| 0 | 0.000 | 1.000 |", 0), 0u) << md[2];
 }
 
 TEST(Bench, ReportsBothSidesWithFormulaKvBytes) {
