@@ -11,8 +11,9 @@
 // blocks that cut the mask boundary.
 //
 // Backward (flash-attention 2, arXiv 2307.08691 section 3.1.2): P is recomputed from q, k and
-// the saved log-sum-exp; D_i = rowsum(dO * O). dQ is computed over query blocks and dK, dV
-// over key blocks (two passes, no atomics, deterministic).
+// the saved log-sum-exp; D_i = rowsum(dO * O). One pass over key blocks computes P once per tile
+// for dK, dV and dQ; dQ is summed through per-chunk buffers in a fixed order (no atomics), so
+// the gradients are bitwise identical for any thread count. Extra memory O(T * D) per head.
 #pragma once
 
 #include <ATen/core/Tensor.h>

@@ -1,7 +1,15 @@
 // Blockwise attention backward (see flash_attention.h). With S = (scale q) k^T, P = exp(S - lse),
 // D_i = rowsum(dO * O): dV = P^T dO, dS = P * (dO V^T - D), dQ = scale * dS K, dK = dS^T (scale q).
-// Pass 1 accumulates dQ over the key tiles of each query block; pass 2 accumulates dK and dV
-// over the query tiles that see each key block. Each pass recomputes P (flash-attention 2).
+//
+// One pass (flash-attention 2, arXiv 2307.08691 section 3.1.2, Algorithm 2): the outer loop runs
+// over key blocks, the inner loop over the query tiles that see the block. Each tile computes P
+// once and feeds all three gradients: dK and dV of the block stay in cache, dQ rows are
+// accumulated into a buffer of the task. A task is a chunk of consecutive key blocks of one KV
+// head; chunks are cut at equal work, and their number depends only on the shapes (never on the
+// thread count), so every sum is taken in a fixed order: dK, dV over query tiles in position
+// order, dQ over key blocks within a chunk, then over the chunks of a head in chunk order. The
+// result is bitwise the same for any number of threads. Extra memory: the dQ buffers of chunks
+// after the first, at most (chunks - 1) x q's size, linear in T.
 #include <ATen/ATen.h>
 
 #include <algorithm>
@@ -16,17 +24,13 @@
 namespace duo::kernels::cpu {
 namespace {
 
-struct Tile {
-  int64_t head;
-  int64_t b0, b1;  // query positions (pass 1) or key positions (pass 2)
-  int64_t cost;
-};
+// Chunks per KV head: enough tasks to spread over a few threads (kTargetTasks over all heads),
+// few enough that the dQ buffers stay small. Constants, not the thread count: see the file
+// comment on determinism.
+constexpr int64_t kTargetTasks = 16;
+constexpr int64_t kMaxChunksPerHead = 8;
 
-void sort_by_cost(std::vector<Tile>& tiles) {
-  std::stable_sort(tiles.begin(), tiles.end(), [](const Tile& a, const Tile& b) { return a.cost > b.cost; });
-}
-
-// Inputs of both passes in the grouped layout, compute dtype.
+// Inputs in the grouped layout, compute dtype.
 struct Grouped {
   at::Tensor q;      // [Hkv, T*G, D], scaled
   at::Tensor k, v;   // [Hkv, T, D]
@@ -37,7 +41,44 @@ struct Grouped {
   int64_t t;
 };
 
-// P = exp(S - lse) in place on a tile s [rows, n]; then s = P * (dP - delta) after dp is known.
+// One task: consecutive key blocks of one KV head.
+struct KeyChunk {
+  int64_t head;
+  int64_t index;              // chunk number within the head: the order of the dQ sum
+  std::vector<Span> blocks;   // key blocks, ascending
+  Span queries;               // queries that see some key of the chunk: the dQ rows it touches
+  int64_t cost;               // visited (query, key) pairs, for scheduling
+};
+
+// Cuts the key blocks of head `h` into at most `n_chunks` chunks of about equal cost.
+void add_chunks(std::vector<KeyChunk>& out, int64_t h, const HeadMask& mask, int64_t t, int64_t k_block,
+                int64_t n_chunks) {
+  const std::vector<Span> blocks = key_blocks(mask, t, k_block);
+  std::vector<int64_t> cost(blocks.size());
+  int64_t total = 0;
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    cost[i] = query_span(mask, blocks[i].begin, blocks[i].end, t).size() * blocks[i].size();
+    total += cost[i];
+  }
+  n_chunks = std::max<int64_t>(1, std::min<int64_t>(n_chunks, static_cast<int64_t>(blocks.size())));
+  KeyChunk cur{h, 0, {}, Span{t, 0}, 0};
+  int64_t done = 0, next_cut = 1;  // cut after the block that brings `done` to next_cut / n_chunks of total
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    const Span qs = query_span(mask, blocks[i].begin, blocks[i].end, t);
+    cur.blocks.push_back(blocks[i]);
+    cur.queries = Span{std::min(cur.queries.begin, qs.begin), std::max(cur.queries.end, qs.end)};
+    cur.cost += cost[i];
+    done += cost[i];
+    const bool last = i + 1 == blocks.size();
+    if (last || (next_cut < n_chunks && done * n_chunks >= total * next_cut)) {
+      out.push_back(cur);
+      cur = KeyChunk{h, cur.index + 1, {}, Span{t, 0}, 0};
+      while (next_cut < n_chunks && done * n_chunks >= total * next_cut) ++next_cut;
+    }
+  }
+}
+
+// P = exp(S - lse) in place on a tile s [rows, n]; then s = P * (dP - delta) once dP is known.
 template <typename T>
 void tile_probs(T* s, int64_t rows, int64_t n, const T* lse) {
   for (int64_t r = 0; r < rows; ++r) exp_shift_sum(s + r * n, s + r * n, n, lse[r]);
@@ -52,65 +93,45 @@ void tile_dscores(T* s, const T* dp, int64_t rows, int64_t n, const T* delta) {
   }
 }
 
+// dK, dV of the chunk's key blocks (written in place) and its dQ contribution, accumulated into
+// dq [chunk.queries.size() * G, D] (unscaled: the caller multiplies by the softmax scale).
 template <typename T>
-void dq_tile(const Tile& tile, const AttentionParams& p, const Grouped& in, const at::Tensor& dqg) {
-  const HeadMask mask = p.mask(tile.head);
-  const int64_t g = in.g, rows = (tile.b1 - tile.b0) * g, r0 = tile.b0 * g;
-  const at::Tensor qb = in.q[tile.head].narrow(0, r0, rows);      // [M, D]
-  const at::Tensor dob = in.dout[tile.head].narrow(0, r0, rows);  // [M, D]
-  at::Tensor dq = dqg[tile.head].narrow(0, r0, rows);             // [M, D]
-  dq.zero_();
-  const at::Tensor kh = in.k[tile.head], vh = in.v[tile.head];
-  const T* lse = in.lse[tile.head].data_ptr<T>() + r0;
-  const T* delta = in.delta[tile.head].data_ptr<T>() + r0;
-  const at::Tensor s_buf = at::empty({rows * p.k_block}, qb.options());
-  const at::Tensor dp_buf = at::empty({rows * p.k_block}, qb.options());
-  for (const Span& span : key_spans(mask, tile.b0, tile.b1)) {
-    for (int64_t k0 = span.begin; k0 < span.end; k0 += p.k_block) {
-      const int64_t k1 = std::min(span.end, k0 + p.k_block), n = k1 - k0;
-      const BlockState state = block_state(mask, tile.b0, tile.b1, k0, k1);
+void chunk_backward(const KeyChunk& chunk, const AttentionParams& p, const Grouped& in, at::Tensor dq,
+                    const at::Tensor& dk_all, const at::Tensor& dv_all) {
+  const HeadMask mask = p.mask(chunk.head);
+  const int64_t g = in.g, bq = p.query_block(mask, g), dq_r0 = chunk.queries.begin * g;
+  const at::Tensor qh = in.q[chunk.head], doh = in.dout[chunk.head];  // [T*G, D]
+  const at::Tensor kh = in.k[chunk.head], vh = in.v[chunk.head];      // [T, D]
+  const T* lse = in.lse[chunk.head].data_ptr<T>();
+  const T* delta = in.delta[chunk.head].data_ptr<T>();
+  int64_t max_n = 0;
+  for (const Span& b : chunk.blocks) max_n = std::max(max_n, b.size());
+  const at::Tensor s_buf = at::empty({bq * g * max_n}, qh.options());
+  const at::Tensor dp_buf = at::empty({bq * g * max_n}, qh.options());
+  for (const Span& b : chunk.blocks) {
+    const int64_t k0 = b.begin, n = b.size();
+    const at::Tensor kb = kh.narrow(0, k0, n), vb = vh.narrow(0, k0, n);                               // [n, D]
+    at::Tensor dk = dk_all[chunk.head].narrow(0, k0, n), dv = dv_all[chunk.head].narrow(0, k0, n);  // [n, D]
+    dk.zero_();
+    dv.zero_();
+    const Span qs = query_span(mask, k0, b.end, in.t);
+    for (int64_t q0 = qs.begin; q0 < qs.end; q0 += bq) {
+      const int64_t q1 = std::min(qs.end, q0 + bq), rows = (q1 - q0) * g, r0 = q0 * g;
+      const BlockState state = block_state(mask, q0, q1, k0, b.end);
       if (state == BlockState::kEmpty) continue;
-      const at::Tensor kb = kh.narrow(0, k0, n), vb = vh.narrow(0, k0, n);
+      const at::Tensor qb = qh.narrow(0, r0, rows);    // [M, D]
+      const at::Tensor dob = doh.narrow(0, r0, rows);  // [M, D]
       at::Tensor s = scratch_view(s_buf, rows, n), dp = scratch_view(dp_buf, rows, n);  // [M, n]
       at::mm_out(s, qb, kb.t());
       T* sp = s.data_ptr<T>();
-      if (state == BlockState::kPartial) mask_tile(sp, rows, n, g, tile.b0, k0, mask);
-      tile_probs(sp, rows, n, lse);
+      if (state == BlockState::kPartial) mask_tile(sp, rows, n, g, q0, k0, mask);
+      tile_probs(sp, rows, n, lse + r0);
+      dv.addmm_(s.t(), dob);
       at::mm_out(dp, dob, vb.t());
-      tile_dscores(sp, dp.data_ptr<T>(), rows, n, delta);
-      dq.addmm_(s, kb);
+      tile_dscores(sp, dp.data_ptr<T>(), rows, n, delta + r0);
+      dk.addmm_(s.t(), qb);
+      dq.narrow(0, r0 - dq_r0, rows).addmm_(s, kb);
     }
-  }
-}
-
-template <typename T>
-void dkv_tile(const Tile& tile, const AttentionParams& p, const Grouped& in, const at::Tensor& dk_all,
-              const at::Tensor& dv_all) {
-  const HeadMask mask = p.mask(tile.head);
-  const int64_t g = in.g, k0 = tile.b0, n = tile.b1 - tile.b0;
-  const int64_t bq = p.query_block(mask, g);
-  const at::Tensor kb = in.k[tile.head].narrow(0, k0, n), vb = in.v[tile.head].narrow(0, k0, n);  // [n, D]
-  at::Tensor dk = dk_all[tile.head].narrow(0, k0, n), dv = dv_all[tile.head].narrow(0, k0, n);    // [n, D]
-  dk.zero_();
-  dv.zero_();
-  const Span qs = query_span(mask, k0, tile.b1, in.t);
-  const at::Tensor s_buf = at::empty({bq * g * n}, kb.options());
-  const at::Tensor dp_buf = at::empty({bq * g * n}, kb.options());
-  for (int64_t q0 = qs.begin; q0 < qs.end; q0 += bq) {
-    const int64_t q1 = std::min(qs.end, q0 + bq), rows = (q1 - q0) * g, r0 = q0 * g;
-    const BlockState state = block_state(mask, q0, q1, k0, tile.b1);
-    if (state == BlockState::kEmpty) continue;
-    const at::Tensor qb = in.q[tile.head].narrow(0, r0, rows);      // [M, D]
-    const at::Tensor dob = in.dout[tile.head].narrow(0, r0, rows);  // [M, D]
-    at::Tensor s = scratch_view(s_buf, rows, n), dp = scratch_view(dp_buf, rows, n);  // [M, n]
-    at::mm_out(s, qb, kb.t());
-    T* sp = s.data_ptr<T>();
-    if (state == BlockState::kPartial) mask_tile(sp, rows, n, g, q0, k0, mask);
-    tile_probs(sp, rows, n, in.lse[tile.head].data_ptr<T>() + r0);
-    dv.addmm_(s.t(), dob);
-    at::mm_out(dp, dob, vb.t());
-    tile_dscores(sp, dp.data_ptr<T>(), rows, n, in.delta[tile.head].data_ptr<T>() + r0);
-    dk.addmm_(s.t(), qb);
   }
 }
 
@@ -140,37 +161,43 @@ BackwardResult flash_backward(const at::Tensor& dout_in, const at::Tensor& q_in,
   in.lse = rows_to_grouped(lse, hkv, ct);
   in.delta = (in.dout * to_grouped(out, hkv, ct)).sum(-1).contiguous();  // [Hkv, T*G]
 
-  std::vector<Tile> qtiles, ktiles;
-  for (int64_t h = 0; h < hkv; ++h) {
-    const HeadMask mask = p.mask(h);
-    const int64_t bq = p.query_block(mask, g);
-    for (int64_t q0 = 0; q0 < t; q0 += bq) {
-      const int64_t q1 = std::min(t, q0 + bq);
-      int64_t keys = 0;
-      for (const Span& s : key_spans(mask, q0, q1)) keys += s.size();
-      qtiles.push_back({h, q0, q1, keys * (q1 - q0)});
-    }
-    for (const Span& kb : key_blocks(mask, t, p.k_block))
-      ktiles.push_back({h, kb.begin, kb.end, query_span(mask, kb.begin, kb.end, t).size() * kb.size()});
-  }
-  sort_by_cost(qtiles);
-  sort_by_cost(ktiles);
+  const int64_t per_head = std::min(kMaxChunksPerHead, (kTargetTasks + hkv - 1) / hkv);
+  std::vector<KeyChunk> chunks;  // grouped by head, chunk index ascending
+  for (int64_t h = 0; h < hkv; ++h) add_chunks(chunks, h, p.mask(h), t, p.k_block, per_head);
 
-  at::Tensor dqg = at::empty_like(in.q);
+  // dQ targets: the first chunk of a head accumulates straight into dqg, later ones into their
+  // own zeroed buffers [queries * G, D], added in chunk order below.
+  at::Tensor dqg = at::zeros_like(in.q);  // [Hkv, T*G, D]
+  std::vector<at::Tensor> dq_of(chunks.size());
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    const KeyChunk& c = chunks[i];
+    const int64_t r0 = c.queries.begin * g, rows = c.queries.size() * g;
+    dq_of[i] = c.index == 0 ? dqg[c.head].narrow(0, r0, rows) : at::zeros({rows, d}, in.q.options());
+  }
+  std::vector<int64_t> order(chunks.size());  // costliest first: dynamic scheduling balances the rest
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return chunks[a].cost > chunks[b].cost; });
+
   at::Tensor dk = at::empty_like(in.k), dv = at::empty_like(in.v);
   const bool dbl = ct == at::kDouble;
-  run_tasks(static_cast<int64_t>(qtiles.size()), [&](int64_t i) {
+  run_tasks(static_cast<int64_t>(order.size()), [&](int64_t i) {
+    const int64_t c = order[i];
     if (dbl)
-      dq_tile<double>(qtiles[i], p, in, dqg);
+      chunk_backward<double>(chunks[c], p, in, dq_of[c], dk, dv);
     else
-      dq_tile<float>(qtiles[i], p, in, dqg);
+      chunk_backward<float>(chunks[c], p, in, dq_of[c], dk, dv);
   });
-  run_tasks(static_cast<int64_t>(ktiles.size()), [&](int64_t i) {
-    if (dbl)
-      dkv_tile<double>(ktiles[i], p, in, dk, dv);
-    else
-      dkv_tile<float>(ktiles[i], p, in, dk, dv);
+  // Fixed-order reduction of the dQ buffers, one head per task.
+  std::vector<size_t> head_begin(hkv + 1, chunks.size());
+  for (size_t i = chunks.size(); i-- > 0;) head_begin[chunks[i].head] = i;
+  run_tasks(hkv, [&](int64_t h) {
+    for (size_t i = head_begin[h]; i < chunks.size() && chunks[i].head == h; ++i) {
+      const KeyChunk& c = chunks[i];
+      if (c.index > 0) dqg[h].narrow(0, c.queries.begin * g, c.queries.size() * g).add_(dq_of[i]);
+    }
   });
+  dq_of.clear();
   dqg.mul_(scale);
   const auto dt = q.scalar_type();
   return BackwardResult{from_grouped(dqg, g, dt), dk.to(dt), dv.to(dt)};

@@ -76,7 +76,7 @@ bool LayerSpec::all_full() const {
 at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const LayerSpec& spec) {
   validate(q, k, v, spec);
   const kernels::cpu::AttentionParams params = to_params(spec, k.size(0));
-  if (spec.is_gated()) return gated_attention(q, k, v, spec.alpha, params);
+  if (spec.is_gated()) return gated_attention(q, k, v, spec.alpha, params, spec.saved.get());
   return flash_attention(q, k, v, params);
 }
 

@@ -15,11 +15,21 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace duo::attention {
 
 enum class HeadKind : uint8_t { kFull = 0, kStreaming = 1 };
+
+// The kernel results of one gated layer, kept by a forward without autograd so that a later
+// forward with autograd over the same q, k, v (the trainer's per-layer recompute) skips both
+// attention kernels. Memory 2 * Hq * T * (D + 1) values per layer, linear in T.
+struct GatedSaved {
+  at::Tensor full_out, full_lse;      // [Hq, T, D] in q's dtype; [Hq, T] fp32 (fp64 for fp64 inputs)
+  at::Tensor stream_out, stream_lse;  // the same for the streaming branch
+  bool filled() const { return full_out.defined(); }
+};
 
 // How one layer's heads attend.
 struct LayerSpec {
@@ -29,6 +39,11 @@ struct LayerSpec {
   int64_t sliding_window = 0;   // the model's window for every head; 0 = none
   at::Tensor alpha;             // [Hkv] gates; when defined the layer is gated (kinds ignored)
   double scale = 0.0;           // softmax scale; 0 = 1/sqrt(D)
+  // Gated only: when set and empty, the forward stores its kernel results here; when set and
+  // filled, the forward reuses them instead of running the kernels. The caller guarantees the
+  // same q, k, v (up to rounding: the backward then uses the kept outputs and log-sum-exp rows
+  // with the q, k, v of this call).
+  std::shared_ptr<GatedSaved> saved;
 
   bool is_gated() const { return alpha.defined(); }
   bool all_full() const;

@@ -1,12 +1,16 @@
 // Autograd Functions around the blockwise kernels (see autograd_ops.h). Forward saves q, k, v,
 // the outputs and the log-sum-exp rows; backward calls kernels::cpu::flash_backward. Kernel
-// parameters travel in ctx->saved_data as plain values.
+// parameters travel in ctx->saved_data as plain values. The gated forward can take its kernel
+// results from a GatedSaved filled by an earlier forward over the same q, k, v (recompute).
 #include "attention/autograd_ops.h"
 
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <vector>
+
+#include "attention/attention.h"
+#include "core/error.h"
 
 namespace duo::attention {
 namespace {
@@ -68,10 +72,22 @@ struct FlashAttentionFunction : public torch::autograd::Function<FlashAttentionF
 
 struct GatedAttentionFunction : public torch::autograd::Function<GatedAttentionFunction> {
   static variable_list forward(AutogradContext* ctx, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                               const at::Tensor& alpha, const kc::AttentionParams& p) {
+                               const at::Tensor& alpha, const kc::AttentionParams& p, GatedSaved* saved) {
     const int64_t hkv = k.size(0), g = q.size(0) / hkv;
-    const kc::ForwardResult full = kc::flash_forward(q, k, v, with_kind(p, hkv, false));
-    const kc::ForwardResult stream = kc::flash_forward(q, k, v, with_kind(p, hkv, true));
+    kc::ForwardResult full, stream;
+    if (saved != nullptr && saved->filled()) {
+      DUO_CHECK(saved->full_out.sizes() == q.sizes() && saved->stream_out.sizes() == q.sizes() &&
+                    saved->full_out.scalar_type() == q.scalar_type(),
+                "gated attention: saved kernel results do not match q; expected [Hq, T, D] = {} ({}), got {} ({})",
+                q.sizes(), c10::toString(q.scalar_type()), saved->full_out.sizes(),
+                c10::toString(saved->full_out.scalar_type()));
+      full = {saved->full_out, saved->full_lse};
+      stream = {saved->stream_out, saved->stream_lse};
+    } else {
+      full = kc::flash_forward(q, k, v, with_kind(p, hkv, false));
+      stream = kc::flash_forward(q, k, v, with_kind(p, hkv, true));
+      if (saved != nullptr) *saved = GatedSaved{full.out, full.lse, stream.out, stream.lse};
+    }
     const at::ScalarType ct = q.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
     const at::Tensor a = query_head_gates(alpha, g, ct);  // [Hq, 1, 1]
     const at::Tensor sf = stream.out.to(ct);
@@ -96,7 +112,7 @@ struct GatedAttentionFunction : public torch::autograd::Function<GatedAttentionF
     const at::ScalarType dt = q.scalar_type();
     kc::BackwardResult gf = kc::flash_backward((a * dout).to(dt), q, k, v, s[4], s[5], with_kind(p, hkv, false));
     kc::BackwardResult gs = kc::flash_backward(((1 - a) * dout).to(dt), q, k, v, s[6], s[7], with_kind(p, hkv, true));
-    return {gf.dq.add_(gs.dq), gf.dk.add_(gs.dk), gf.dv.add_(gs.dv), dalpha, at::Tensor()};
+    return {gf.dq.add_(gs.dq), gf.dk.add_(gs.dk), gf.dv.add_(gs.dv), dalpha, at::Tensor(), at::Tensor()};
   }
 };
 
@@ -108,8 +124,8 @@ at::Tensor flash_attention(const at::Tensor& q, const at::Tensor& k, const at::T
 }
 
 at::Tensor gated_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& alpha,
-                           const kc::AttentionParams& params) {
-  return GatedAttentionFunction::apply(q, k, v, alpha, params)[0];
+                           const kc::AttentionParams& params, GatedSaved* saved) {
+  return GatedAttentionFunction::apply(q, k, v, alpha, params, saved)[0];
 }
 
 }  // namespace duo::attention

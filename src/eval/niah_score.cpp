@@ -42,13 +42,27 @@ double needle_word_score(const std::string& response, const std::string& answer)
 }
 
 double passkey_exact_score(const std::string& response, const std::string& key) {
-  size_t i = 0;
-  while (i < response.size() && is_space(response[i])) ++i;
-  if (key.empty()) return 0.0;
-  if (response.compare(i, key.size(), key) != 0) return 0.0;
-  // "71432" must not be the start of a longer number or word ("714325").
-  const size_t end = i + key.size();
-  return end == response.size() || !std::isalnum(static_cast<unsigned char>(response[end])) ? 1.0 : 0.0;
+  size_t i = 0, j = 0;
+  auto skip = [](const std::string& t, size_t& k) {
+    while (k < t.size() && is_space(t[k])) ++k;
+  };
+  skip(key, j);
+  if (j == key.size()) return 0.0;
+  while (true) {
+    skip(response, i);
+    skip(key, j);
+    if (j == key.size()) break;
+    if (i == response.size() || response[i] != key[j]) return 0.0;
+    ++i;
+    ++j;
+  }
+  // i is past the key and any whitespace after it; a longer number or word fails the match.
+  const bool last_digit = std::isdigit(static_cast<unsigned char>(key[key.find_last_not_of(" \t\n\r\f\v")])) != 0;
+  if (i == response.size()) return 1.0;
+  const bool spaced = i > 0 && is_space(response[i - 1]);
+  const auto next = static_cast<unsigned char>(response[i]);
+  if (!spaced) return std::isalnum(next) ? 0.0 : 1.0;
+  return last_digit && std::isdigit(next) ? 0.0 : 1.0;
 }
 
 }  // namespace duo::eval

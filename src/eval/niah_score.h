@@ -10,6 +10,9 @@
 //
 // passkey_exact_score is 1 when the response, after leading whitespace, begins with the key
 // exactly (digits or words) and the key is not the start of a longer word or number, else 0.
+// Whitespace between the key's characters is ignored on both sides, since word-level
+// tokenizers (duo-tiny's) decode the digits of "71432" as "7 1 4 3 2"; so a digit key followed
+// by another digit, even after a space ("7 1 4 3 2 9"), is a longer number and scores 0.
 #pragma once
 
 #include <string>

@@ -247,7 +247,7 @@ at::Tensor Model::final_norm(const at::Tensor& x) const { return s_->net->model-
 
 at::Tensor Model::lm_head(const at::Tensor& h) const {
   const auto& w = s_->cfg.tie_word_embeddings ? s_->net->model->embed_tokens->weight : s_->net->lm_head->weight;
-  auto y = at::linear(h, w);
+  auto y = model::linear(h, w);
   return y.scalar_type() == at::kDouble ? y : y.to(at::kFloat);  // fp64 (tests) stays fp64
 }
 

@@ -19,7 +19,18 @@ LinearImpl::LinearImpl(int64_t in, int64_t out, bool has_bias, const at::TensorO
   if (has_bias) bias = register_parameter("bias", at::zeros({out}, opts), /*requires_grad=*/false);
 }
 
-at::Tensor LinearImpl::forward(const at::Tensor& x) { return at::linear(x, weight, bias); }
+at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
+  // One row (decoding): a matrix-vector product. BLAS gemm with M = 1 packs (copies) the whole
+  // weight matrix on every call, which made decode 2-3x slower than reading the weights once.
+  if (x.dim() == 2 && x.size(0) == 1 && w.scalar_type() == at::kFloat && x.scalar_type() == at::kFloat) {
+    auto y = at::mv(w, x.select(0, 0));  // [out]
+    if (b.defined()) y = y + b;
+    return y.unsqueeze(0);               // [1, out]
+  }
+  return at::linear(x, w, b);
+}
+
+at::Tensor LinearImpl::forward(const at::Tensor& x) { return linear(x, weight, bias); }
 
 RMSNormImpl::RMSNormImpl(int64_t dim, double eps_, const at::TensorOptions& opts) : eps(eps_) {
   weight = register_parameter("weight", at::ones({dim}, opts), /*requires_grad=*/false);

@@ -24,6 +24,10 @@
 namespace duo::model {
 
 // y = x W^T + b.
+// y = x W^T + b for x [T, in], W [out, in]; one row (decoding) goes through a matrix-vector
+// product (BLAS gemv) instead of gemm.
+at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b = {});
+
 struct LinearImpl : torch::nn::Module {
   LinearImpl(int64_t in, int64_t out, bool bias, const at::TensorOptions& opts);
   at::Tensor forward(const at::Tensor& x);  // [T, in] -> [T, out]

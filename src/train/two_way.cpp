@@ -4,6 +4,9 @@
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/autograd.h>
 
+#include <memory>
+#include <vector>
+
 #include "core/error.h"
 #include "train/loss.h"
 
@@ -12,11 +15,13 @@ namespace {
 
 attention::LayerSpec full_spec() { return {}; }
 
-attention::LayerSpec gated_spec(const at::Tensor& alpha_row, const TwoWayConfig& cfg) {
+attention::LayerSpec gated_spec(const at::Tensor& alpha_row, const TwoWayConfig& cfg,
+                                std::shared_ptr<attention::GatedSaved> saved = nullptr) {
   attention::LayerSpec s;
   s.sink = cfg.sink;
   s.recent = cfg.recent;
   s.alpha = alpha_row;
+  s.saved = std::move(saved);
   return s;
 }
 
@@ -66,14 +71,17 @@ StepResult two_way_step(const model::Model& model, const at::Tensor& ids, const 
     for (int64_t l = 0; l < n_layers; ++l) x = model.layer_forward(l, x, gated_spec(a[l], cfg));
     loss_backward(x);
   } else {
-    // Forward without autograd, keeping each layer's input.
+    // Forward without autograd, keeping each layer's input (and, with keep_attention, its
+    // attention kernels' outputs and log-sum-exp rows, so the recompute below skips them).
     std::vector<at::Tensor> inputs(n_layers);
+    std::vector<std::shared_ptr<attention::GatedSaved>> saved(n_layers);
     at::Tensor x = x0;
     {
       at::NoGradGuard no_grad;
       for (int64_t l = 0; l < n_layers; ++l) {
         inputs[l] = x;
-        x = model.layer_forward(l, x, gated_spec(a[l].detach(), cfg));
+        if (cfg.keep_attention) saved[l] = std::make_shared<attention::GatedSaved>();
+        x = model.layer_forward(l, x, gated_spec(a[l].detach(), cfg, saved[l]));
       }
     }
     // Loss on the top, then one layer at a time downwards.
@@ -82,10 +90,11 @@ StepResult two_way_step(const model::Model& model, const at::Tensor& ids, const 
     at::Tensor grad = top.grad();
     for (int64_t l = n_layers - 1; l >= 0; --l) {
       auto xin = inputs[l].detach().set_requires_grad(l > 0);
-      auto out = model.layer_forward(l, xin, gated_spec(a[l], cfg));
+      auto out = model.layer_forward(l, xin, gated_spec(a[l], cfg, saved[l]));
       out.backward(grad);
       if (l > 0) grad = xin.grad();
       inputs[l] = at::Tensor();  // free as we go
+      saved[l].reset();
     }
   }
   r.loss = r.distill + cfg.reg_weight * r.reg;

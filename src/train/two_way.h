@@ -5,8 +5,13 @@
 // states at the label tokens (train/loss.h).
 //
 // With `recompute` (activation checkpointing per layer) the gated pass first runs without
-// autograd, keeping only each layer's input [T, hidden]; the backward then recomputes one layer
-// at a time with autograd. Memory stays O(L * T * hidden + one layer's activations), linear in T.
+// autograd, keeping each layer's input [T, hidden]; the backward then recomputes one layer at a
+// time with autograd. With `keep_attention` the first pass also keeps each layer's attention
+// kernel results (full and streaming outputs [Hq, T, D] and log-sum-exp rows [Hq, T]), so the
+// recompute runs only the projections, norms and MLP, not attention (the costliest part at long
+// T). Memory stays linear in T: L * T * hidden values for the inputs, plus L * 2 * T * Hq * D
+// for the kept attention results (twice the inputs when Hq * D = hidden), plus one layer's
+// activations.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -18,10 +23,11 @@
 namespace duo::train {
 
 struct TwoWayConfig {
-  int64_t sink = 128;        // streaming sink during training (official 128)
-  int64_t recent = 256;      // streaming recent window during training (official 256)
-  double reg_weight = 0.05;  // weight of mean(|alpha|)
-  bool recompute = true;     // per-layer activation checkpointing
+  int64_t sink = 128;          // streaming sink during training (official 128)
+  int64_t recent = 256;        // streaming recent window during training (official 256)
+  double reg_weight = 0.05;    // weight of mean(|alpha|)
+  bool recompute = true;       // per-layer activation checkpointing
+  bool keep_attention = true;  // with recompute: keep attention results instead of recomputing them
 };
 
 struct StepResult {

@@ -166,6 +166,61 @@ TEST_F(Attention, GradientsMatchReferenceAutograd) {
   EXPECT_NE(g1[3][0].item<double>(), 0.0);
 }
 
+// Gate training must replay exactly: the gated backward (q, k, v and alpha gradients) is
+// bitwise the same with 1 and 2 threads (kernels/cpu sums dQ in a fixed order).
+TEST_F(Attention, GatedGradientsBitwiseEqualAcrossThreadCounts) {
+  at::manual_seed(15);
+  const int64_t t = 800;
+  const at::Tensor q0 = at::randn({4, t, 64}), k0 = at::randn({2, t, 64}), v0 = at::randn({2, t, 64});
+  const at::Tensor w = at::randn({4, t, 64});
+  std::vector<std::vector<at::Tensor>> runs;
+  for (int threads : {1, 2}) {
+    duo::core::set_threads(threads);
+    LayerSpec spec = make_spec({}, 16, 96);
+    spec.alpha = at::tensor({0.35f, 0.8f}).requires_grad_();
+    at::Tensor q = q0.clone().requires_grad_(), k = k0.clone().requires_grad_(), v = v0.clone().requires_grad_();
+    runs.push_back(torch::autograd::grad({(attend(q, k, v, spec) * w).sum()}, {q, k, v, spec.alpha}));
+  }
+  for (size_t i = 0; i < runs[0].size(); ++i) EXPECT_TRUE(at::equal(runs[0][i], runs[1][i])) << "input " << i;
+}
+
+// LayerSpec::saved: the first gated forward fills it, a later one reuses it instead of running
+// the kernels (so it returns the kept result even for other q, k, v), and gradients through the
+// reused results equal those of a plain gated forward.
+TEST_F(Attention, GatedForwardReusesSavedKernelResults) {
+  at::manual_seed(16);
+  const int64_t t = 120;
+  const at::Tensor q = at::randn({4, t, 32}), k = at::randn({2, t, 32}), v = at::randn({2, t, 32});
+  LayerSpec spec = make_spec({}, 4, 16);
+  spec.alpha = at::tensor({0.3f, 0.6f});
+  spec.saved = std::make_shared<duo::attention::GatedSaved>();
+  at::Tensor first;
+  {
+    at::NoGradGuard no_grad;
+    first = attend(q, k, v, spec);
+  }
+  ASSERT_TRUE(spec.saved->filled());
+  EXPECT_EQ(spec.saved->full_out.sizes(), q.sizes());
+  EXPECT_EQ(spec.saved->stream_lse.sizes(), (at::IntArrayRef{4, t}));
+  LayerSpec plain = spec;
+  plain.saved = nullptr;
+  EXPECT_TRUE(at::equal(first, attend(q, k, v, plain)));
+  EXPECT_TRUE(at::equal(attend(q * 2, k, v, spec), first));  // reused, not recomputed
+
+  at::Tensor qa = q.clone().requires_grad_(), ka = k.clone().requires_grad_(), va = v.clone().requires_grad_();
+  at::Tensor qb = q.clone().requires_grad_(), kb = k.clone().requires_grad_(), vb = v.clone().requires_grad_();
+  spec.alpha = spec.alpha.clone().requires_grad_();
+  plain.alpha = plain.alpha.clone().requires_grad_();
+  const at::Tensor w = at::randn({4, t, 32});
+  const auto ga = torch::autograd::grad({(attend(qa, ka, va, spec) * w).sum()}, {qa, ka, va, spec.alpha});
+  const auto gb = torch::autograd::grad({(attend(qb, kb, vb, plain) * w).sum()}, {qb, kb, vb, plain.alpha});
+  for (size_t i = 0; i < ga.size(); ++i) EXPECT_TRUE(at::equal(ga[i], gb[i])) << "input " << i;
+
+  LayerSpec wrong = spec;  // kept results of another shape: an error, not silent garbage
+  EXPECT_THROW(attend(at::randn({4, t + 1, 32}), at::randn({2, t + 1, 32}), at::randn({2, t + 1, 32}), wrong),
+               duo::Error);
+}
+
 TEST_F(Attention, FrozenBranchRunsWithoutAutograd) {
   at::Tensor q = at::randn({2, 20, 16}).requires_grad_(), k = at::randn({1, 20, 16}), v = at::randn({1, 20, 16});
   {

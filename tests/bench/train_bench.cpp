@@ -13,7 +13,11 @@
 // with P = 2 T * (projection and MLP weights) per layer and A = 2 * 2 T^2 D / 2 per head (causal)
 // for full attention, 2 * 2 T * min(T, sink + recent) * D per head for streaming.
 //
-//   build-bench/train_bench [--sizes 1024,2048,4096,8192] [--long 32768] [--threads 0]
+// With --keep-attention 1 (the trainer's default) the recompute reuses the first pass's
+// attention results, so it does P of work, not P + A_full + A_stream; the bound above still
+// counts the recompute's attention, so that the numbers stay comparable with --keep-attention 0.
+//
+//   build-bench/train_bench [--sizes 1024,2048,4096,8192] [--long 32768] [--threads 0] [--keep-attention 1]
 #include <CLI/CLI.hpp>
 
 #include <ATen/ATen.h>
@@ -62,13 +66,14 @@ ModelConfig small_config() {
 }
 
 // Runs one timed step (after a warm-up step for T <= 8K) in this process; prints one line.
-void run_one(const ModelConfig& cfg, const char* name, int64_t t, double mm, bool warm) {
+void run_one(const ModelConfig& cfg, const char* name, int64_t t, double mm, bool warm, bool keep_attention) {
   auto model = duo::model::Model::random(cfg, 1);
   auto ids = at::randint(3, cfg.vocab_size, {t}, at::kLong);
   auto labels = at::zeros({t}, at::kBool);
   labels.narrow(0, t - 64, 64).fill_(true);
   auto alpha = at::full({cfg.n_layers, cfg.n_kv_heads}, 0.5f);
   duo::train::TwoWayConfig tw;  // official sink 128, recent 256, recompute on
+  tw.keep_attention = keep_attention;
   if (warm) duo::train::two_way_step(model, ids, labels, alpha, tw);
   auto t0 = std::chrono::steady_clock::now();
   auto r = duo::train::two_way_step(model, ids, labels, alpha, tw);
@@ -89,9 +94,12 @@ int main(int argc, char** argv) {
   int64_t one = 0;
   std::string which = "big";
   double mm_given = 0;
+  int keep_attention = 1;
   app.add_option("--sizes", sizes, "Sequence lengths on the 12-layer, hidden 768 model")->delimiter(',');
   app.add_option("--long", long_t, "One step of this length on the 4-layer, hidden 256 model (0 = skip)");
   app.add_option("--threads", threads, "Threads (0 = all cores)");
+  app.add_option("--keep-attention", keep_attention,
+                 "Recompute reuses the first pass's attention results (1) or reruns them (0)");
   app.add_option("--one", one, "(internal) run one step of this length and exit");
   app.add_option("--which", which, "(internal) big | small");
   app.add_option("--mm", mm_given, "(internal) matmul GFLOP/s measured by the parent");
@@ -101,22 +109,25 @@ int main(int argc, char** argv) {
   if (one > 0) {
     const auto big = ModelConfig::from_json(
         duo::model::read_preset(std::string(DUO_SOURCE_DIR) + "/configs/models/bench-12l-768.yaml"), "bench-12l-768");
-    run_one(which == "big" ? big : small, which == "big" ? "12l-768" : "4l-256", one, mm_given, one <= 8192);
+    run_one(which == "big" ? big : small, which == "big" ? "12l-768" : "4l-256", one, mm_given, one <= 8192,
+            keep_attention != 0);
     std::printf("\n");
     return 0;
   }
   const double mm = matmul_gflops();
-  std::printf("threads %d, plain matmul %.1f GFLOP/s (2048^3 fp32, best of 3)\n", n, mm);
+  std::printf("threads %d, plain matmul %.1f GFLOP/s (2048^3 fp32, best of 3), keep attention %d\n", n, mm,
+              keep_attention);
   std::vector<std::pair<std::string, int64_t>> runs;
   for (auto t : sizes) runs.emplace_back("big", t);
   if (long_t > 0) runs.emplace_back("small", long_t);
   for (auto& [w, t] : runs) {
     std::fflush(stdout);
-    const std::string ts = std::to_string(t), th = std::to_string(threads), ms = std::to_string(mm);
+    const std::string ts = std::to_string(t), th = std::to_string(threads), ms = std::to_string(mm),
+                      ka = std::to_string(keep_attention);
     pid_t pid = fork();
     if (pid == 0) {  // exec at once: a forked LibTorch/OpenMP process must not run parallel code
       execl("/proc/self/exe", argv[0], "--one", ts.c_str(), "--which", w.c_str(), "--threads", th.c_str(), "--mm",
-            ms.c_str(), static_cast<char*>(nullptr));
+            ms.c_str(), "--keep-attention", ka.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
     int status = 0;

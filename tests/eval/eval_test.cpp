@@ -52,6 +52,14 @@ TEST(NiahScore, PasskeyExactMatch) {
   EXPECT_EQ(passkey_exact_score("The key is 71432", "71432"), 0.0);
   EXPECT_EQ(passkey_exact_score(" alpha bravo charlie", "alpha bravo"), 1.0);
   EXPECT_EQ(passkey_exact_score("anything", ""), 0.0);
+  // Word-level tokenizers decode digits spaced out.
+  EXPECT_EQ(passkey_exact_score(" 7 1 4 3 2 .", "71432"), 1.0);
+  EXPECT_EQ(passkey_exact_score("7 1 4 3 2", "71432"), 1.0);
+  EXPECT_EQ(passkey_exact_score("7 1 4 3 2 5", "71432"), 0.0);
+  EXPECT_EQ(passkey_exact_score("7 1 4 3", "71432"), 0.0);
+  EXPECT_EQ(passkey_exact_score("7 1 4 3 3", "71432"), 0.0);
+  EXPECT_EQ(passkey_exact_score("alpha bravo x", "alpha bravo"), 1.0);
+  EXPECT_EQ(passkey_exact_score("alpha bravos", "alpha bravo"), 0.0);
 }
 
 TEST(ModelSetup, RandomMasksAndMaskSpecs) {

@@ -291,6 +291,38 @@ TEST_F(FlashAttention, BackwardMatchesAutogradReference) {
   }
 }
 
+// The backward sums dQ over chunks of key blocks run as parallel tasks; the chunks and the
+// order of every sum are fixed by the shapes, so gradients must be bitwise equal whatever the
+// thread count and scheduling. Hkv <= 2 gives several chunks per head (overlapping dQ rows).
+TEST_F(FlashAttention, BackwardIsBitwiseDeterministicAcrossThreadCounts) {
+  at::manual_seed(6);
+  const std::vector<Case> cases = {
+      {700, 1, 4, 64, 0, 0, 1, 0, 64, 32},
+      {900, 2, 2, 64, 2, 16, 64, 0, 32, 48},
+      {600, 2, 1, 32, 1, 8, 40, 100, 16, 16},
+  };
+  for (const Case& c : cases) {
+    for (const at::ScalarType dt : {at::kFloat, at::kDouble}) {
+      SCOPED_TRACE(describe(c) + (dt == at::kDouble ? " fp64" : " fp32"));
+      const at::Tensor q = at::randn({c.hkv * c.g, c.t, c.d}, dt), k = at::randn({c.hkv, c.t, c.d}, dt),
+                       v = at::randn({c.hkv, c.t, c.d}, dt), dout = at::randn({c.hkv * c.g, c.t, c.d}, dt);
+      const kc::AttentionParams p = params_of(c);
+      std::vector<kc::BackwardResult> runs;
+      for (int threads : {1, 2, 1, 2}) {
+        duo::core::set_threads(threads);
+        const kc::ForwardResult r = kc::flash_forward(q, k, v, p);
+        runs.push_back(kc::flash_backward(dout, q, k, v, r.out, r.lse, p));
+      }
+      duo::core::set_threads(2);
+      for (size_t i = 1; i < runs.size(); ++i) {
+        EXPECT_TRUE(at::equal(runs[i].dq, runs[0].dq)) << "run " << i;
+        EXPECT_TRUE(at::equal(runs[i].dk, runs[0].dk)) << "run " << i;
+        EXPECT_TRUE(at::equal(runs[i].dv, runs[0].dv)) << "run " << i;
+      }
+    }
+  }
+}
+
 TEST_F(FlashAttention, AcceptsInputsThatRequireGrad) {
   // The kernels are called directly by autograd wrappers and tests; inputs that require grad
   // must not leak autograd into the worker threads.

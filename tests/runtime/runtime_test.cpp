@@ -106,7 +106,9 @@ TEST(KVCache, BytesEqualTheFormula) {
     EXPECT_EQ(cache.bytes(), want) << "T " << t << " after filling";
     EXPECT_EQ(cache.used_bytes(), want);
     // Hand count for T = 40: per layer 1 full head * 40 + 3 streaming * 16 slots, K and V, fp32.
-    if (t == 40) EXPECT_EQ(want, 3 * (1 * 40 + 3 * 16) * 2 * 16 * 4);
+    if (t == 40) {
+      EXPECT_EQ(want, 3 * (1 * 40 + 3 * 16) * 2 * 16 * 4);
+    }
   }
   // bf16 halves it; a growing cache allocates at least what it uses.
   SplitKVCache bf(lay, d, at::kBFloat16, 100);
