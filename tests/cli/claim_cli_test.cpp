@@ -6,7 +6,7 @@
 // but only 20 at 50%: there the demo measures 28 points (random masks 0.72 vs 1.00), two short of
 // the 30 the issue asks for, and this test must not pretend otherwise; scripts/demo.sh prints
 // the 30-point check and its verdict. A smaller grid than the demo's (2 keys per cell instead
-// of 4) keeps the test to a few minutes on 2 cores.
+// of 4) and one thread (the tiny model gains little from two) keep it to a few minutes.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -38,12 +38,12 @@ TEST(Claim, TrainedGatesBeatRandomMasksOnDuoTiny) {
   fs::remove_all(dir);
   fs::create_directories(dir);
 
-  auto r = run_duo("train -q --config '" + (src / "configs/train/duo-tiny.yaml").string() + "' --set model='" +
+  auto r = run_duo("train -q --threads 1 --config '" + (src / "configs/train/duo-tiny.yaml").string() + "' --set model='" +
                        model.string() + "' --set data_config='" + (src / "configs/data/duo-tiny.yaml").string() +
                        "' --set checkpoint_every=0 --set output_dir='" + (dir / "gates").string() + "'",
                    dir);
   ASSERT_EQ(r.code, 0) << r.out << r.err;
-  r = run_duo("sweep -q --model '" + model.string() + "' --gates '" + (dir / "gates").string() +
+  r = run_duo("sweep -q --threads 1 --model '" + model.string() + "' --gates '" + (dir / "gates").string() +
                   "' --sparsities 0,0.5,0.75,1 --eval passkey --config '" + (src / "configs/eval/duo-tiny.yaml").string() +
                   "' --set samples=2 --random 5 --sink 16 --recent 64 --out '" + (dir / "sweep").string() + "'",
               dir);
