@@ -1,7 +1,9 @@
-// --threads: LibTorch intra-op threads (at::set_num_threads also sets OpenMP's count).
+// --threads: LibTorch intra-op threads (at::set_num_threads also sets OpenMP's count) and
+// OpenBLAS's own pool.
 #include "core/threads.h"
 
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
 #include <sched.h>
 
 #include <thread>
@@ -18,9 +20,37 @@ int available_cores() {
   return n > 0 ? static_cast<int>(n) : 1;
 }
 
+namespace {
+
+// OpenBLAS's thread-count functions, looked up at run time so that duo links against any BLAS.
+struct OpenBlasThreads {
+  int (*get)() = nullptr;
+  void (*set)(int) = nullptr;
+};
+
+const OpenBlasThreads& openblas() {
+  static const OpenBlasThreads fns = [] {
+    OpenBlasThreads f;
+    f.get = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+    f.set = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+    if (f.get == nullptr || f.set == nullptr) f = OpenBlasThreads{};
+    return f;
+  }();
+  return fns;
+}
+
+}  // namespace
+
+int blas_threads() { return openblas().get ? openblas().get() : 0; }
+
+void set_blas_threads(int n) {
+  if (openblas().set && n >= 1) openblas().set(n);
+}
+
 int set_threads(int n) {
   if (n <= 0) n = available_cores();
   at::set_num_threads(n);
+  set_blas_threads(n);  // else --threads 1 still runs every large gemm on all cores
   return n;
 }
 

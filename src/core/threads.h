@@ -4,9 +4,16 @@
 
 namespace duo::core {
 
-// Sets LibTorch's intra-op (and OpenMP) thread count; n <= 0 means all cores. Returns the count.
+// Sets LibTorch's intra-op (and OpenMP) thread count and OpenBLAS's; n <= 0 means all cores.
+// Returns the count.
 int set_threads(int n);
 // Number of cores this process may use.
 int available_cores();
+
+// OpenBLAS (Debian's libopenblas0-pthread) runs gemm on its own thread pool, sized to all cores
+// and untouched by at::set_num_threads. These read and set that pool's size; with another BLAS
+// (no OpenBLAS symbols in the process) blas_threads() returns 0 and set_blas_threads does nothing.
+int blas_threads();
+void set_blas_threads(int n);
 
 }  // namespace duo::core

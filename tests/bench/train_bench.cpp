@@ -3,7 +3,10 @@
 // (configs/models/bench-12l-768.yaml) and one 32K step on a 4-layer, hidden 256 model to show it
 // fits. Each size runs in a child process (this program re-executed with --one) so that its peak
 // resident memory (ru_maxrss of the child) is its own. Time is reported as a multiple of the FLOP bound: the step's matmul FLOPs at the
-// plain-matmul rate measured in the same run.
+// plain-matmul rate measured in the same run. On a shared machine wall time also counts the time
+// other processes held the cores; cpu/(bound x threads), the step's process CPU time over the bound
+// times the thread count, does not (with --threads 1 it is the time/bound of an idle core; with
+// more threads it also counts workers spinning while they wait).
 //
 // FLOPs counted (weights frozen, so the backward needs input gradients only):
 //   teacher forward            P + A_full
@@ -21,6 +24,7 @@
 #include <CLI/CLI.hpp>
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,6 +32,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 
 #include "core/threads.h"
 #include "model/model.h"
@@ -44,6 +49,13 @@ double step_flops(const ModelConfig& c, int64_t t, int64_t sink, int64_t recent)
   const double a_full = 2.0 * t * double(t) * c.head_dim * c.n_heads;  // QK + PV, causal half
   const double a_stream = 4.0 * t * double(std::min<int64_t>(t, sink + recent)) * c.head_dim * c.n_heads;
   return c.n_layers * (4 * p + 4 * a_full + 4 * a_stream);
+}
+
+// CPU time of this process (all threads), seconds.
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
 double matmul_gflops() {
@@ -75,12 +87,15 @@ void run_one(const ModelConfig& cfg, const char* name, int64_t t, double mm, boo
   duo::train::TwoWayConfig tw;  // official sink 128, recent 256, recompute on
   tw.keep_attention = keep_attention;
   if (warm) duo::train::two_way_step(model, ids, labels, alpha, tw);
+  const double c0 = cpu_seconds();
   auto t0 = std::chrono::steady_clock::now();
   auto r = duo::train::two_way_step(model, ids, labels, alpha, tw);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double cpu = cpu_seconds() - c0;
   const double bound = step_flops(cfg, t, tw.sink, tw.recent) / (mm * 1e9);
-  std::printf("%-10s T=%6lld  step %8.2f s  FLOP bound %8.2f s  time/bound %5.2f  (distill %.3g)", name,
-              static_cast<long long>(t), s, bound, s / bound, r.distill);
+  std::printf("%-10s T=%6lld  step %8.2f s  FLOP bound %8.2f s  time/bound %5.2f  cpu/(bound x threads) %5.2f"
+              "  (distill %.3g)",
+              name, static_cast<long long>(t), s, bound, s / bound, cpu / (bound * at::get_num_threads()), r.distill);
   std::fflush(stdout);
 }
 

@@ -45,6 +45,15 @@ TEST(Core, ThreadsDefaultToAllCores) {
   EXPECT_EQ(duo::core::set_threads(1), 1);
 }
 
+// --threads also sizes OpenBLAS's own pool (skipped where the BLAS is not OpenBLAS).
+TEST(Core, SetThreadsAlsoSizesOpenBlas) {
+  if (duo::core::blas_threads() == 0) GTEST_SKIP() << "BLAS is not OpenBLAS";
+  duo::core::set_threads(1);
+  EXPECT_EQ(duo::core::blas_threads(), 1);
+  duo::core::set_threads(2);
+  EXPECT_EQ(duo::core::blas_threads(), 2);
+}
+
 TEST(Core, FormatDuration) {
   EXPECT_EQ(duo::core::format_duration(45.21), "45.2s");
   EXPECT_EQ(duo::core::format_duration(192), "3m12s");

@@ -14,6 +14,7 @@
 #include "attention/reference.h"
 #include "core/threads.h"
 #include "kernels/cpu/flash_attention.h"
+#include "kernels/cpu/task_pool.h"
 #include "kernels/cpu/vec_math.h"
 
 namespace {
@@ -321,6 +322,16 @@ TEST_F(FlashAttention, BackwardIsBitwiseDeterministicAcrossThreadCounts) {
       }
     }
   }
+}
+
+// Parallel tasks run BLAS on one thread (no oversubscription) and the pool size comes back after.
+TEST_F(FlashAttention, TasksRunBlasSingleThreadedAndRestoreIt) {
+  if (duo::core::blas_threads() == 0) GTEST_SKIP() << "BLAS is not OpenBLAS";
+  ASSERT_EQ(duo::core::blas_threads(), 2);  // set_threads(2) in SetUp
+  std::vector<int> seen(8, -1);
+  kc::run_tasks(8, [&](int64_t i) { seen[i] = duo::core::blas_threads(); });
+  for (int s : seen) EXPECT_EQ(s, 1);
+  EXPECT_EQ(duo::core::blas_threads(), 2);
 }
 
 TEST_F(FlashAttention, AcceptsInputsThatRequireGrad) {
