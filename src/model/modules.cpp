@@ -3,7 +3,10 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <string>
+
+#include "kernels/cpu/task_pool.h"
 
 namespace duo::model {
 namespace {
@@ -22,10 +25,26 @@ LinearImpl::LinearImpl(int64_t in, int64_t out, bool has_bias, const at::TensorO
 at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
   // One row (decoding): a matrix-vector product. BLAS gemm with M = 1 packs (copies) the whole
   // weight matrix on every call, which made decode 2-3x slower than reading the weights once.
-  if (x.dim() == 2 && x.size(0) == 1 && w.scalar_type() == at::kFloat && x.scalar_type() == at::kFloat) {
-    auto y = at::mv(w, x.select(0, 0));  // [out]
-    if (b.defined()) y = y + b;
-    return y.unsqueeze(0);               // [1, out]
+  // The rows of W are split over duo's task pool (BLAS single-threaded inside it), so decoding
+  // uses one thread pool: OpenBLAS's own pool alongside spinning OpenMP workers made 2-thread
+  // decode 2x slower than 1-thread.
+  const bool grad = c10::GradMode::is_enabled() && (x.requires_grad() || w.requires_grad());
+  if (!grad && x.dim() == 2 && x.size(0) == 1 && w.scalar_type() == at::kFloat && x.scalar_type() == at::kFloat &&
+      w.is_contiguous()) {
+    const at::Tensor xv = x.select(0, 0).contiguous();  // [in]
+    const int64_t out = w.size(0);
+    at::Tensor y = at::empty({out}, x.options());       // [out]
+    const int64_t threads = at::get_num_threads();
+    const int64_t chunks = threads > 1 && out >= 512 ? 2 * threads : 1;
+    const int64_t per = (out + chunks - 1) / chunks;
+    kernels::cpu::run_tasks(chunks, [&](int64_t c) {
+      const int64_t r0 = c * per, r1 = std::min(out, r0 + per);
+      if (r1 <= r0) return;
+      at::Tensor ys = y.narrow(0, r0, r1 - r0);
+      at::mv_out(ys, w.narrow(0, r0, r1 - r0), xv);
+    });
+    if (b.defined()) y.add_(b);
+    return y.unsqueeze(0);  // [1, out]
   }
   return at::linear(x, w, b);
 }
