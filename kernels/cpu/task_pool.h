@@ -1,17 +1,16 @@
 // Dynamic scheduling on LibTorch's intra-op threads: workers pull task indices from an atomic
 // counter, so tasks of uneven cost (causal attention: later query blocks see more keys) spread
-// evenly. Callers order tasks by decreasing cost. Nested calls run serially.
+// evenly. Callers order tasks by decreasing cost. Nested calls run serially. The pool is
+// LibTorch's OpenMP one: task_pool.cpp must be compiled with OpenMP (at::parallel_for is an
+// inline `#pragma omp parallel`, silently serial without it), and refuses to build otherwise.
 //
 // While tasks run in parallel, BLAS runs single-threaded: the tasks already occupy every
 // intra-op thread, and OpenBLAS splits even a 256 x 256 x 64 tile gemm over its own pool of all
 // cores, so each worker's gemm would compete with the others' for the same cores.
 #pragma once
 
-#include <ATen/Parallel.h>
-
-#include <algorithm>
-#include <atomic>
 #include <cstdint>
+#include <functional>
 
 #include "core/threads.h"
 
@@ -33,18 +32,9 @@ class SingleThreadedBlas {
   int saved_;
 };
 
-template <typename F>
-void run_tasks(int64_t n, const F& fn) {
-  const int64_t workers = std::min<int64_t>(at::get_num_threads(), n);
-  if (workers <= 1 || at::in_parallel_region()) {
-    for (int64_t i = 0; i < n; ++i) fn(i);
-    return;
-  }
-  std::atomic<int64_t> next{0};
-  const SingleThreadedBlas single_blas;
-  at::parallel_for(0, workers, 1, [&](int64_t, int64_t) {
-    for (int64_t i = next.fetch_add(1); i < n; i = next.fetch_add(1)) fn(i);
-  });
-}
+// Runs fn(0) .. fn(n - 1) on up to at::get_num_threads() threads (each index exactly once, in
+// no fixed order; BLAS single-threaded meanwhile). Serial when n <= 1, one thread, or already
+// inside a parallel region. Exceptions from fn are rethrown on the calling thread.
+void run_tasks(int64_t n, const std::function<void(int64_t)>& fn);
 
 }  // namespace duo::kernels::cpu

@@ -61,7 +61,10 @@ struct BenchReport {
   double sparsity = 0.0;               // streaming heads / all heads
   int64_t weight_bytes = 0;            // weights read per decoded token
   int64_t rss_before_bytes = 0;        // VmRSS after loading, before any run
-  double bandwidth_gb_per_s = 0.0;
+  double bandwidth_gb_per_s = 0.0;   // the larger of the two measurements below
+  double bandwidth_before_gb_per_s = 0.0;  // measured before the runs (0 when not measured)
+  double bandwidth_after_gb_per_s = 0.0;   // measured after the runs
+  bool peak_per_side = false;          // VmHWM was reset before each run
   std::vector<BenchRow> rows;
 
   nlohmann::json to_json() const;

@@ -34,6 +34,14 @@ double process_cpu_seconds() {
 int64_t peak_rss_bytes() { return status_kb("VmHWM"); }
 int64_t current_rss_bytes() { return status_kb("VmRSS"); }
 
+bool reset_peak_rss() {
+  std::ofstream f("/proc/self/clear_refs");
+  if (!f) return false;
+  f << "5";
+  f.flush();
+  return static_cast<bool>(f);
+}
+
 Bandwidth measure_read_bandwidth(int64_t bytes, int reps) {
   auto buf = at::ones({bytes / 4}, at::TensorOptions().dtype(at::kFloat));  // touched: resident
   double best = 0.0;

@@ -1,7 +1,7 @@
 // Process memory and machine bandwidth, for `duo bench`.
 //
 // Peak resident memory is VmHWM from /proc/self/status (the kernel's high-water mark of the
-// resident set, in bytes; monotonic over the process). Bandwidth is measured by summing a large
+// resident set, in bytes; monotonic unless reset_peak_rss() resets it). Bandwidth is measured by summing a large
 // float buffer (read traffic only) with the current LibTorch thread count: the best of `reps`.
 #pragma once
 
@@ -16,6 +16,9 @@ double process_cpu_seconds();
 // VmHWM and VmRSS in bytes; 0 when /proc is unavailable.
 int64_t peak_rss_bytes();
 int64_t current_rss_bytes();
+// Resets VmHWM to the current resident set (writes 5 to /proc/self/clear_refs, Linux >= 4.0), so
+// that the next peak_rss_bytes() is the high-water mark since this call. False where unsupported.
+bool reset_peak_rss();
 
 struct Bandwidth {
   double read_gb_per_s = 0.0;  // bytes read / seconds, 1 GB = 1e9 bytes

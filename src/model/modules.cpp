@@ -2,11 +2,13 @@
 #include "model/modules.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <algorithm>
 #include <string>
 
 #include "kernels/cpu/task_pool.h"
+#include "kernels/cpu/vec_math.h"
 
 namespace duo::model {
 namespace {
@@ -23,25 +25,25 @@ LinearImpl::LinearImpl(int64_t in, int64_t out, bool has_bias, const at::TensorO
 }
 
 at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
-  // One row (decoding): a matrix-vector product. BLAS gemm with M = 1 packs (copies) the whole
-  // weight matrix on every call, which made decode 2-3x slower than reading the weights once.
-  // The rows of W are split over duo's task pool (BLAS single-threaded inside it), so decoding
-  // uses one thread pool: OpenBLAS's own pool alongside spinning OpenMP workers made 2-thread
-  // decode 2x slower than 1-thread.
+  // One row (decoding): a matrix-vector product, bound by reading W once. BLAS gemm with M = 1
+  // packs (copies) the whole weight matrix on every call; OpenBLAS's gemv reached ~60% of the
+  // read bandwidth here. So the rows of W are split over duo's task pool and each chunk is a run
+  // of AVX2 dot products (kernels::cpu::dot_rows, the decode-attention score kernel).
   const bool grad = c10::GradMode::is_enabled() && (x.requires_grad() || w.requires_grad());
-  if (!grad && x.dim() == 2 && x.size(0) == 1 && w.scalar_type() == at::kFloat && x.scalar_type() == at::kFloat &&
+  if (!grad && x.dim() == 2 && x.size(0) == 1 && w.dim() == 2 && x.size(1) == w.size(1) && w.scalar_type() == at::kFloat && x.scalar_type() == at::kFloat &&
       w.is_contiguous()) {
     const at::Tensor xv = x.select(0, 0).contiguous();  // [in]
-    const int64_t out = w.size(0);
+    const int64_t out = w.size(0), in = w.size(1);
     at::Tensor y = at::empty({out}, x.options());       // [out]
     const int64_t threads = at::get_num_threads();
-    const int64_t chunks = threads > 1 && out >= 512 ? 2 * threads : 1;
+    const int64_t chunks = threads > 1 && out >= 512 ? 4 * threads : 1;
     const int64_t per = (out + chunks - 1) / chunks;
+    const float* xp = xv.data_ptr<float>();
+    const float* wp = w.data_ptr<float>();
+    float* yp = y.data_ptr<float>();
     kernels::cpu::run_tasks(chunks, [&](int64_t c) {
       const int64_t r0 = c * per, r1 = std::min(out, r0 + per);
-      if (r1 <= r0) return;
-      at::Tensor ys = y.narrow(0, r0, r1 - r0);
-      at::mv_out(ys, w.narrow(0, r0, r1 - r0), xv);
+      if (r1 > r0) kernels::cpu::dot_rows(xp, 1, wp + r0 * in, r1 - r0, in, in, yp + r0);
     });
     if (b.defined()) y.add_(b);
     return y.unsqueeze(0);  // [1, out]

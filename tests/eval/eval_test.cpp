@@ -15,6 +15,7 @@
 #include "eval/niah.h"
 #include "eval/niah_score.h"
 #include "eval/sweep.h"
+#include "eval/system_stats.h"
 #include "eval_helpers.h"
 #include "mask/binarize.h"
 #include "mask/kv_budget.h"
@@ -241,6 +242,7 @@ TEST(Bench, ReportsBothSidesWithFormulaKvBytes) {
   ASSERT_EQ(r.rows.size(), 2u);
   EXPECT_EQ(r.rows[0].tokens, 24);  // sorted
   EXPECT_GT(r.bandwidth_gb_per_s, 0.0);
+  EXPECT_DOUBLE_EQ(r.bandwidth_gb_per_s, std::max(r.bandwidth_before_gb_per_s, r.bandwidth_after_gb_per_s));
   for (const auto& row : r.rows) {
     const int64_t total = row.tokens + o.decode_tokens;
     EXPECT_EQ(row.duo.kv_bytes, mask::kv_cache_bytes(m.layout.to_mask(), total, 4, 8, cfg.head_dim, 4));
@@ -255,6 +257,17 @@ TEST(Bench, ReportsBothSidesWithFormulaKvBytes) {
   int64_t params = 0;
   for (const auto& [name, t] : model.named_weights()) params += t.numel();
   EXPECT_EQ(weight_bytes_per_token(model), (params - cfg.vocab_size * cfg.hidden_size + cfg.hidden_size) * 4);
+}
+
+// After a reset, the high-water mark forgets a 256 MiB buffer that was touched and freed before.
+TEST(Bench, PeakResidentMemoryResets) {
+  {
+    at::Tensor big = at::ones({int64_t{64} << 20});  // 256 MiB, written: resident
+    EXPECT_GT(peak_rss_bytes(), int64_t{256} << 20);
+  }
+  const int64_t before = peak_rss_bytes();
+  if (!reset_peak_rss()) GTEST_SKIP() << "/proc/self/clear_refs is not writable here";
+  EXPECT_LT(peak_rss_bytes(), before - (int64_t{128} << 20));
 }
 
 }  // namespace

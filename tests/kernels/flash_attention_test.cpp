@@ -324,16 +324,6 @@ TEST_F(FlashAttention, BackwardIsBitwiseDeterministicAcrossThreadCounts) {
   }
 }
 
-// Parallel tasks run BLAS on one thread (no oversubscription) and the pool size comes back after.
-TEST_F(FlashAttention, TasksRunBlasSingleThreadedAndRestoreIt) {
-  if (duo::core::blas_threads() == 0) GTEST_SKIP() << "BLAS is not OpenBLAS";
-  ASSERT_EQ(duo::core::blas_threads(), 2);  // set_threads(2) in SetUp
-  std::vector<int> seen(8, -1);
-  kc::run_tasks(8, [&](int64_t i) { seen[i] = duo::core::blas_threads(); });
-  for (int s : seen) EXPECT_EQ(s, 1);
-  EXPECT_EQ(duo::core::blas_threads(), 2);
-}
-
 TEST_F(FlashAttention, AcceptsInputsThatRequireGrad) {
   // The kernels are called directly by autograd wrappers and tests; inputs that require grad
   // must not leak autograd into the worker threads.
