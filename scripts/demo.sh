@@ -7,7 +7,9 @@
 #                                                                             -> outputs/demo/gates/
 #   4. exports masks at 0, 25, 50, 75 and 100% streaming heads (deploy sink 16 / recent 64) and
 #      evaluates each with the passkey test (configs/eval/duo-tiny.yaml: 512..2048 tokens, needles
-#      beyond the streaming window), next to 5 random masks with as many streaming heads
+#      beyond the streaming window), next to 10 random masks with as many streaming heads (seeds
+#      1..10; the mean of only 5 is noisy: on this model, six disjoint groups of 5 out of 30 masks
+#      averaged 0.23..0.72 at 50% streaming)
 #                                                                             -> outputs/demo/sweep/
 #   5. checks DuoAttention's claim at this scale (50% streaming keeps >= 90% of full attention's
 #      accuracy; random masks of that size score >= 30 points lower; all-streaming is near 0),
@@ -37,9 +39,9 @@ $DUO train --config configs/train/duo-tiny.yaml --set dataset="$OUT/data.h5" --s
   --threads "$THREADS"
 cat "$OUT/gates/full_attention_heads.tsv"
 
-echo "== 4. masks at several sparsities, each against 5 random masks of the same size"
+echo "== 4. masks at several sparsities, each against 10 random masks of the same size"
 $DUO sweep --model "$MODEL" --gates "$OUT/gates" --sparsities 0,0.25,0.5,0.75,1 --eval passkey \
-  --config configs/eval/duo-tiny.yaml --random 5 --sink 16 --recent 64 --out "$OUT/sweep" --threads "$THREADS"
+  --config configs/eval/duo-tiny.yaml --random 10 --sink 16 --recent 64 --out "$OUT/sweep" --threads "$THREADS"
 
 echo "== 5. summary"
 elapsed=$(( $(date +%s) - start ))
@@ -52,14 +54,18 @@ elapsed=$(( $(date +%s) - start ))
   echo
   cat "$OUT/sweep/sweep.md"
   echo
-  # sweep.csv columns: 1 requested_sparsity, 8 score, 10 random_mean.
-  awk -F, 'NR > 1 { score[$1] = $8; rnd[$1] = $10 }
+  # sweep.csv columns: 1 requested_sparsity, 8 score, 10 random_mean, 11 random_scores.
+  awk -F, 'NR > 1 { score[$1] = $8; rnd[$1] = $10; scores[$1] = $11 }
     END {
       ok1 = score["0.5"] >= 0.9 * score["0"]; ok2 = rnd["0.5"] <= score["0.5"] - 0.3; ok3 = score["1"] <= 0.1
       printf "- 50%% streaming keeps %.0f%% of full attention'"'"'s accuracy (%.3f vs %.3f; claim: >= 90%%): %s\n", \
         100 * score["0.5"] / (score["0"] > 0 ? score["0"] : 1), score["0.5"], score["0"], ok1 ? "holds" : "FAILS"
       printf "- random masks with 50%% streaming heads: %.3f, %.0f points below the trained mask (claim: >= 30): %s\n", \
         rnd["0.5"], 100 * (score["0.5"] - rnd["0.5"]), ok2 ? "holds" : "FAILS"
+      n = split(scores["0.5"], s, " "); line = ""; g = ""
+      for (i = 1; i <= n; ++i) { line = line sprintf(" %.2f", s[i]); sum += s[i]
+        if (i % 5 == 0) { g = g sprintf(" %.3f (seeds %d-%d)", sum / 5, i - 4, i); sum = 0 } }
+      printf "  - each random mask (seeds 1..%d):%s; means of 5:%s\n", n, line, g
       printf "- every head streaming: %.3f (claim: near chance, 1e-5 for a 5-digit key): %s\n", score["1"], \
         ok3 ? "holds" : "FAILS"
     }' "$OUT/sweep/sweep.csv"

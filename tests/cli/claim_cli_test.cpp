@@ -1,15 +1,16 @@
 // DuoAttention's claim at small scale, end to end through the `duo` binary on the committed
 // built-in model (models/duo-tiny): gates trained with the duo-tiny recipe keep >= 90% of full
-// attention's passkey accuracy at 50% and 75% streaming heads; 5 random masks with as many
-// streaming heads score far lower on average; with every head streaming, accuracy is near zero.
-// The margin asserted over random masks is 30 points at 75% streaming (measured: 36 in the demo)
-// but only 20 at 50%: there the demo measures 28 points (random masks 0.72 vs 1.00), two short of
-// the 30 the issue asks for, and this test must not pretend otherwise; scripts/demo.sh prints
-// the 30-point check and its verdict. A smaller grid than the demo's (2 keys per cell instead
-// of 4) and one thread (the tiny model gains little from two) keep it to a few minutes.
+// attention's passkey accuracy at 50% and 75% streaming heads; random masks with as many
+// streaming heads score at least 30 points lower on average; with every head streaming,
+// accuracy is near zero. The random baseline is the mean over 10 masks (seeds 1..10): one mask
+// either keeps the model's one indispensable retrieval head (layer 1, head 7; streaming it alone
+// drops accuracy to 0.54) and scores ~1, or loses it and scores ~0.1, so a mean over only 5 is
+// noisy (over 30 masks at 50% streaming: 0.489; disjoint groups of 5: 0.23 to 0.72). A smaller
+// grid than the demo's (2 keys per cell instead of 4) and one thread keep it to a few minutes.
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <sstream>
 #include <string>
@@ -45,7 +46,7 @@ TEST(Claim, TrainedGatesBeatRandomMasksOnDuoTiny) {
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   r = run_duo("sweep -q --threads 1 --model '" + model.string() + "' --gates '" + (dir / "gates").string() +
                   "' --sparsities 0,0.5,0.75,1 --eval passkey --config '" + (src / "configs/eval/duo-tiny.yaml").string() +
-                  "' --set samples=2 --random 5 --sink 16 --recent 64 --out '" + (dir / "sweep").string() + "'",
+                  "' --set samples=2 --random 10 --sink 16 --recent 64 --out '" + (dir / "sweep").string() + "'",
               dir);
   ASSERT_EQ(r.code, 0) << r.out << r.err;
 
@@ -65,10 +66,11 @@ TEST(Claim, TrainedGatesBeatRandomMasksOnDuoTiny) {
   const auto [quarter, random_quarter] = by_sparsity["0.75"];
   const double none = by_sparsity["1"].first;
   const std::string table = slurp(dir / "sweep" / "sweep.md");
+  std::cout << table;  // the measured margins, in the test log
   EXPECT_GE(full, 0.95) << "full attention\n" << table;
   EXPECT_GE(half, 0.9 * full) << "trained mask at 50% streaming\n" << table;
   EXPECT_GE(quarter, 0.9 * full) << "trained mask at 75% streaming\n" << table;
-  EXPECT_LE(random_half, half - 0.20) << "random masks at 50% streaming\n" << table;
+  EXPECT_LE(random_half, half - 0.30) << "random masks at 50% streaming\n" << table;
   EXPECT_LE(random_quarter, quarter - 0.30) << "random masks at 75% streaming\n" << table;
   EXPECT_LE(none, 0.1) << "every head streaming\n" << table;
   fs::remove_all(dir);
