@@ -5,6 +5,10 @@
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 #include <sched.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
 
 #include <thread>
 
@@ -52,6 +56,31 @@ int set_threads(int n) {
   at::set_num_threads(n);
   set_blas_threads(n);  // else --threads 1 still runs every large gemm on all cores
   return n;
+}
+
+void reexec_with_thread_env(char** argv) {
+  if (std::getenv("DUO_THREAD_ENV") != nullptr) return;
+  setenv("DUO_THREAD_ENV", "1", 1);
+  bool changed = false;
+  if (std::getenv("GOMP_SPINCOUNT") == nullptr && std::getenv("OMP_WAIT_POLICY") == nullptr) {
+    setenv("GOMP_SPINCOUNT", "10000", 1);
+    changed = true;
+  }
+  if (std::getenv("OPENBLAS_THREAD_TIMEOUT") == nullptr) {
+    setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1);
+    changed = true;
+  }
+  if (changed) execv("/proc/self/exe", argv);  // returns only on failure: run on as we are
+}
+
+std::string thread_env_summary() {
+  std::string out;
+  for (const char* name : {"GOMP_SPINCOUNT", "OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT"}) {
+    const char* v = std::getenv(name);
+    if (!out.empty()) out += ' ';
+    out += std::string(name) + '=' + (v != nullptr ? v : "-");
+  }
+  return out;
 }
 
 }  // namespace duo::core

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/threads.h"
 #include "eval/system_stats.h"
 #include "runtime/decoder.h"
 
@@ -159,6 +160,7 @@ nlohmann::json BenchReport::to_json() const {
   return {{"model", model},
           {"mask", mask},
           {"threads", threads},
+          {"thread_env", core::thread_env_summary()},
           {"sparsity", sparsity},
           {"weight_bytes_per_token", weight_bytes},
           {"rss_before_runs_bytes", rss_before_bytes},

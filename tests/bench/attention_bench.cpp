@@ -128,6 +128,7 @@ double visible_pairs(int64_t t, const kc::HeadMask& m) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  duo::core::reexec_with_thread_env(argv);  // as `duo` does (core/threads.h)
   CLI::App app{"duo attention kernels benchmark"};
   std::vector<int64_t> sizes = {4096, 16384, 32768};
   int64_t heads = 8, kv_heads = 8, dim = 128, sink = 64, recent = 256, max_bwd_t = 32768;

@@ -49,6 +49,7 @@ double forward_flops(const duo::model::ModelConfig& c, int64_t t) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  duo::core::reexec_with_thread_env(argv);  // as `duo` does (core/threads.h)
   CLI::App app{"Forward-pass throughput of the 12-layer, hidden 768 random Llama vs a plain matmul"};
   std::vector<int64_t> sizes = {1024, 4096};
   int runs = 3, threads = 0;

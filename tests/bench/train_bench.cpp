@@ -102,6 +102,7 @@ void run_one(const ModelConfig& cfg, const char* name, int64_t t, double mm, boo
 }  // namespace
 
 int main(int argc, char** argv) {
+  duo::core::reexec_with_thread_env(argv);  // as `duo` does (core/threads.h)
   CLI::App app{"Gate-training step time and peak memory vs the FLOP bound"};
   std::vector<int64_t> sizes = {1024, 2048, 4096, 8192};
   int64_t long_t = 32768;

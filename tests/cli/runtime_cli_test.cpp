@@ -29,10 +29,11 @@ struct Result {
   std::string out;  // stdout and stderr
 };
 
-Result run_duo(const std::string& args, const fs::path& cwd = DUO_SOURCE_DIR) {
+// `env_prefix` goes before the binary, e.g. "env -u NAME" or "NAME=value".
+Result run_duo(const std::string& args, const fs::path& cwd = DUO_SOURCE_DIR, const std::string& env_prefix = "") {
   const fs::path log = testing::temp_dir("cli_rt_log") / "out.txt";
-  const std::string cmd = "cd '" + cwd.string() + "' && OMP_NUM_THREADS=1 '" + std::string(DUO_BINARY) + "' " + args +
-                          " > '" + log.string() + "' 2>&1";
+  const std::string cmd = "cd '" + cwd.string() + "' && OMP_NUM_THREADS=1 " + env_prefix + " '" + std::string(DUO_BINARY) +
+                          "' " + args + " > '" + log.string() + "' 2>&1";
   const int status = std::system(cmd.c_str());
   Result r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -171,6 +172,21 @@ TEST(RuntimeCli, BenchOnAPresetWithARandomMask) {
   EXPECT_EQ(j["rows"][0]["full"]["kv_bytes"], 2 * 2 * total * 2 * 16 * 4);
   EXPECT_EQ(j["rows"][0]["duo"]["kv_bytes"], (2 * total + 2 * 12) * 2 * 16 * 4);
   EXPECT_GT(j["rows"][0]["ratios"]["kv_bytes_ratio"].get<double>(), 0.0);
+}
+
+// duo re-executes itself with short idle waits for the thread pools unless the user chose them.
+TEST(RuntimeCli, ThreadPoolWaitSettings) {
+  auto dir = testing::temp_dir("cli_rt_env");
+  const std::string args = "bench --model tiny-llama --mask random:0.5 --contexts 8 --decode-tokens 1 --threads 1 "
+                           "--bandwidth-mib 4 -q --out '" + (dir / "b.json").string() + "'";
+  auto r = run_duo(args, DUO_SOURCE_DIR, "env -u GOMP_SPINCOUNT -u OMP_WAIT_POLICY -u OPENBLAS_THREAD_TIMEOUT -u DUO_THREAD_ENV");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(core::read_file(dir / "b.json"))["thread_env"],
+            "GOMP_SPINCOUNT=10000 OMP_WAIT_POLICY=- OPENBLAS_THREAD_TIMEOUT=4");
+  r = run_duo(args, DUO_SOURCE_DIR, "env -u GOMP_SPINCOUNT -u DUO_THREAD_ENV OMP_WAIT_POLICY=passive OPENBLAS_THREAD_TIMEOUT=9");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(core::read_file(dir / "b.json"))["thread_env"],
+            "GOMP_SPINCOUNT=- OMP_WAIT_POLICY=passive OPENBLAS_THREAD_TIMEOUT=9");
 }
 
 }  // namespace

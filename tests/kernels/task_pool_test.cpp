@@ -65,7 +65,9 @@ TEST_F(TaskPool, ErrorsReachTheCaller) {
                                if (i == 3) throw std::runtime_error("task 3 failed");
                              }),
                std::runtime_error);
-  if (duo::core::blas_threads() != 0) EXPECT_EQ(duo::core::blas_threads(), 2);  // restored on the way out
+  if (duo::core::blas_threads() != 0) {
+    EXPECT_EQ(duo::core::blas_threads(), 2);  // restored on the way out
+  }
 }
 
 }  // namespace
