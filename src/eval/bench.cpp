@@ -112,6 +112,7 @@ BenchReport run_bench(const model::Model& model, const runtime::HeadLayout& mask
   const auto full = runtime::HeadLayout::all_full(mask.n_layers, mask.n_kv_heads);
   for (auto& row : r.rows) {
     if (!quiet) core::log_info("bench: mask, {} tokens ...", row.tokens);
+    core::release_free_memory();  // each run's peak is its own
     reset_peak_rss();
     row.duo = run_side(model, mask, row.tokens, opts, r.weight_bytes);
     if (!quiet)
@@ -121,6 +122,7 @@ BenchReport run_bench(const model::Model& model, const runtime::HeadLayout& mask
   if (!opts.skip_full) {
     for (auto& row : r.rows) {
       if (!quiet) core::log_info("bench: full, {} tokens ...", row.tokens);
+      core::release_free_memory();
       reset_peak_rss();
       row.full = run_side(model, full, row.tokens, opts, r.weight_bytes);
       if (!quiet)
