@@ -10,6 +10,7 @@
 #include "cli/command.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/memory.h"
 #include "core/threads.h"
 
 namespace duo::cli {
@@ -54,7 +55,7 @@ std::string first_line(const std::string& s) {
 
 int main(int argc, char** argv) {
   duo::core::reexec_with_thread_env(argv);  // thread pools' wait settings (see core/threads.h)
-  duo::core::keep_freed_memory();           // no page-fault storm per layer (core/threads.h)
+  duo::core::keep_freed_memory();           // no page-fault storm per layer (core/memory.h)
   CLI::App app{"duo: find the retrieval heads of a long-context LLM and stream the rest (DuoAttention)", "duo"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "duo 0.1.0");

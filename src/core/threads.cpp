@@ -4,7 +4,6 @@
 
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
-#include <malloc.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -73,15 +72,6 @@ void reexec_with_thread_env(char** argv) {
   }
   if (changed) execv("/proc/self/exe", argv);  // returns only on failure: run on as we are
 }
-
-void keep_freed_memory() {
-  const char* opt = std::getenv("DUO_KEEP_FREED_MEMORY");
-  if (opt != nullptr && std::string(opt) == "0") return;
-  mallopt(M_MMAP_MAX, 0);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);  // the largest value mallopt takes; bench trims explicitly
-}
-
-void release_free_memory() { malloc_trim(0); }
 
 std::string thread_env_summary() {
   std::string out;

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/memory.h"
 #include "core/threads.h"
 #include "eval/system_stats.h"
 #include "runtime/decoder.h"

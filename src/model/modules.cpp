@@ -30,8 +30,8 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b)
   // read bandwidth here. So the rows of W are split over duo's task pool and each chunk is a run
   // of AVX2 dot products (kernels::cpu::dot_rows, the decode-attention score kernel).
   const bool grad = c10::GradMode::is_enabled() && (x.requires_grad() || w.requires_grad());
-  if (!grad && x.dim() == 2 && x.size(0) == 1 && w.dim() == 2 && x.size(1) == w.size(1) && w.scalar_type() == at::kFloat && x.scalar_type() == at::kFloat &&
-      w.is_contiguous()) {
+  if (!grad && x.dim() == 2 && x.size(0) == 1 && w.dim() == 2 && x.size(1) == w.size(1) &&
+      w.scalar_type() == at::kFloat && x.scalar_type() == at::kFloat && w.is_contiguous()) {
     const at::Tensor xv = x.select(0, 0).contiguous();  // [in]
     const int64_t out = w.size(0), in = w.size(1);
     at::Tensor y = at::empty({out}, x.options());       // [out]

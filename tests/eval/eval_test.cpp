@@ -10,6 +10,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/memory.h"
 #include "eval/bench.h"
 #include "eval/model_setup.h"
 #include "eval/niah.h"
@@ -266,8 +267,19 @@ TEST(Bench, PeakResidentMemoryResets) {
     EXPECT_GT(peak_rss_bytes(), int64_t{256} << 20);
   }
   const int64_t before = peak_rss_bytes();
+  duo::core::release_free_memory();  // in case duo's heap policy kept the block
   if (!reset_peak_rss()) GTEST_SKIP() << "/proc/self/clear_refs is not writable here";
   EXPECT_LT(peak_rss_bytes(), before - (int64_t{128} << 20));
+}
+
+// duo's heap policy keeps a freed 256 MiB block resident for reuse; releasing gives it back.
+TEST(Bench, FreedMemoryIsKeptUntilReleased) {
+  duo::core::keep_freed_memory();
+  const int64_t base = current_rss_bytes();
+  { at::Tensor big = at::ones({int64_t{64} << 20}); }  // 256 MiB, written, then freed
+  EXPECT_GT(current_rss_bytes(), base + (int64_t{200} << 20)) << "freed memory went back to the kernel";
+  duo::core::release_free_memory();
+  EXPECT_LT(current_rss_bytes(), base + (int64_t{64} << 20)) << "release_free_memory kept it";
 }
 
 }  // namespace
