@@ -4,8 +4,9 @@
 # cannot do without. On duo-tiny only layer 1, head 7 matters alone (see README.md, the demo).
 #   scripts/ablate_heads.sh [MODEL] [EVAL_CONFIG] [OUT]
 # defaults: models/duo-tiny, configs/eval/duo-tiny.yaml, outputs/ablation; needs a built ./build/duo
-# (scripts/demo.sh or scripts/build.sh). SINK / RECENT (default 16 / 64) set the deploy window,
-# THREADS the CPU threads. Writes OUT/ablation.tsv (layer, head, mean score) and prints it as a grid.
+# (scripts/demo.sh or scripts/build.sh). SINK / RECENT (default 16 / 64) set the deploy window
+# (--deploy-sink / --deploy-recent), THREADS the CPU threads. Writes OUT/ablation.tsv (layer,
+# head, mean score) and prints it as a grid.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL=${1:-models/duo-tiny}
@@ -35,7 +36,8 @@ for ((l = 0; l < layers; ++l)); do
       done
       echo "$row"
     done > "$d/gates.tsv"
-    "$DUO" export --gates "$d/gates.tsv" --threshold 0.5 --sink "$SINK" --recent "$RECENT" --out "$d/mask" > /dev/null
+    "$DUO" export --gates "$d/gates.tsv" --threshold 0.5 --deploy-sink "$SINK" --deploy-recent "$RECENT" \
+      --out "$d/mask" > /dev/null
     "$DUO" niah -q --model "$MODEL" --mask "$d/mask" --config "$EVAL" --out "$d/eval" --threads "$THREADS"
     # results.csv: score is column 6; the mean over the grid.
     score=$(awk -F, 'NR > 1 { s += $6; n++ } END { printf "%.3f", n ? s / n : 0 }' "$d/eval/results.csv")

@@ -135,33 +135,18 @@ void run(const Inputs& in, const DecodeParams& p, at::Tensor& og) {
 at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k_new, const at::Tensor& v_new, int64_t p0,
                             const at::Tensor& k_cache, const at::Tensor& v_cache, const at::Tensor& cache_pos,
                             const DecodeParams& p) {
-  DUO_CHECK(q.dim() == 3 && k_new.dim() == 3 && k_new.sizes() == v_new.sizes(),
-            "decode attention: expected q [Hq, n, D], k_new and v_new [Hkv, n, D]; got q {}, k_new {}, v_new {}",
-            q.sizes(), k_new.sizes(), v_new.sizes());
+  // Preconditions (attention::attend_chunk validates user input; the kernel only asserts).
+  DUO_ASSERT(q.dim() == 3 && k_new.dim() == 3 && k_new.sizes() == v_new.sizes());
   const int64_t hq = q.size(0), n = q.size(1), d = q.size(2), hkv = k_new.size(0);
-  DUO_CHECK(k_new.size(1) == n && k_new.size(2) == d,
-            "decode attention: k_new must be [Hkv, {}, {}] to match q; got {}", n, d, k_new.sizes());
-  DUO_CHECK(hkv > 0 && hq % hkv == 0, "decode attention: query heads must be a multiple of KV heads; got Hq {}, Hkv {}",
-            hq, hkv);
-  DUO_CHECK(p0 >= 0, "decode attention: first query position must be >= 0; got {}", p0);
-  DUO_CHECK(q.device().is_cpu() && k_new.device().is_cpu(), "decode attention: CPU kernel got tensors on {}",
-            q.device().str());
-  DUO_CHECK(!p.mask.streaming || (p.mask.sink >= 0 && p.mask.recent >= 1),
-            "decode attention: streaming needs sink >= 0 and recent >= 1; got sink {}, recent {}", p.mask.sink,
-            p.mask.recent);
-  DUO_CHECK(p.k_block >= 1 && p.min_split >= 1, "decode attention: k_block and min_split must be >= 1");
+  DUO_ASSERT(k_new.size(1) == n && k_new.size(2) == d && hkv > 0 && hq % hkv == 0 && p0 >= 0);
+  DUO_ASSERT(q.device().is_cpu() && k_new.device().is_cpu() && p.k_block >= 1 && p.min_split >= 1);
   const int64_t s = k_cache.defined() ? k_cache.size(1) : 0;
   at::Tensor pos;
   if (s > 0) {
-    DUO_CHECK(k_cache.dim() == 3 && k_cache.size(0) == hkv && k_cache.size(2) == d && v_cache.defined() &&
-                  v_cache.sizes() == k_cache.sizes(),
-              "decode attention: cache must be [{}, S, {}] for k and v; got k {}, v {}", hkv, d, k_cache.sizes(),
-              v_cache.defined() ? v_cache.sizes() : at::IntArrayRef{});
-    DUO_CHECK(cache_pos.defined() && cache_pos.dim() == 1 && cache_pos.size(0) == s &&
-                  cache_pos.scalar_type() == at::kLong,
-              "decode attention: cache positions must be int64 [{}]; got {}", s,
-              cache_pos.defined() ? cache_pos.sizes() : at::IntArrayRef{});
-    DUO_CHECK(k_cache.device().is_cpu(), "decode attention: CPU kernel got a cache on {}", k_cache.device().str());
+    DUO_ASSERT(k_cache.dim() == 3 && k_cache.size(0) == hkv && k_cache.size(2) == d && v_cache.defined() &&
+               v_cache.sizes() == k_cache.sizes() && k_cache.device().is_cpu());
+    DUO_ASSERT(cache_pos.defined() && cache_pos.dim() == 1 && cache_pos.size(0) == s &&
+               cache_pos.scalar_type() == at::kLong);
     pos = cache_pos.contiguous();
   }
   const at::ScalarType ct = compute_dtype(q.scalar_type());

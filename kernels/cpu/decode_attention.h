@@ -4,7 +4,7 @@
 //   (a) cached keys/values k_cache, v_cache [Hkv, S, D] at absolute positions cache_pos [S]
 //       (int64; -1 marks an empty slot), e.g. a contiguous full cache or a sink + recent ring;
 //   (b) the chunk's own keys/values k_new, v_new [Hkv, n, D] at positions p0 .. p0 + n - 1,
-// under the mask of attention_mask.h for the heads' kind. The runtime calls this BEFORE
+// under the mask of kernels/attention_mask.h for the heads' kind. The runtime calls this BEFORE
 // appending the chunk to its cache, so a ring of sink + recent slots suffices and chunked
 // prefill equals one unchunked pass for every chunk size.
 //
@@ -17,7 +17,7 @@
 
 #include <cstdint>
 
-#include "kernels/cpu/attention_mask.h"
+#include "kernels/attention_mask.h"
 
 namespace duo::kernels::cpu {
 

@@ -7,7 +7,7 @@
 // computed by BLAS on tiles of q_rows x k_block; softmax is online (running max and sum) in
 // fp32 (fp64 for double inputs; bf16 inputs are widened to fp32). Memory O(T * D) per head.
 // Streaming heads visit only the sink keys and the recent band (block-sparse): work
-// O(T * (sink + recent + block)). Masks (attention_mask.h) are applied per element only on
+// O(T * (sink + recent + block)). Masks (kernels/attention_mask.h) are applied per element only on
 // blocks that cut the mask boundary.
 //
 // Backward (flash-attention 2, arXiv 2307.08691 section 3.1.2): P is recomputed from q, k and
@@ -21,15 +21,14 @@
 #include <cstdint>
 #include <vector>
 
-#include "kernels/cpu/attention_mask.h"
+#include "kernels/attention_mask.h"
 
 namespace duo::kernels::cpu {
 
 struct AttentionParams {
   std::vector<uint8_t> streaming;  // [Hkv], 1 = streaming head; empty = every head full
-  int64_t sink = 0;                // streaming: visible leading keys
-  int64_t recent = 1;              // streaming: visible recent keys (query itself included)
-  int64_t window = 0;              // the model's sliding window for every head; 0 = none
+  StreamWindow window;             // streaming heads: the sink + recent window
+  int64_t sliding_window = 0;      // the model's sliding window for every head; 0 = none
   double scale = 0.0;              // softmax scale; 0 = 1/sqrt(D)
   int64_t q_rows = 256;            // query rows (queries x G) per tile, full heads
   int64_t stream_q_rows = 128;     // the same for streaming heads (smaller: less of the band is masked)
@@ -37,7 +36,7 @@ struct AttentionParams {
 
   HeadMask mask(int64_t kv_head) const {
     const bool s = !streaming.empty() && streaming[kv_head] != 0;
-    return HeadMask{s, sink, recent, window};
+    return HeadMask{s, window, sliding_window};
   }
   // Queries per tile for a head of this mask with G query heads per KV head.
   int64_t query_block(const HeadMask& m, int64_t g) const {
@@ -46,14 +45,12 @@ struct AttentionParams {
   }
 };
 
+// Preconditions (the front end, src/attention, validates user input; the kernels only assert):
+// q, k, v on the CPU with one dtype of float32, bfloat16, float64; shapes as above; tile sizes >= 1.
 struct ForwardResult {
   at::Tensor out;  // [Hq, T, D], dtype of q
   at::Tensor lse;  // [Hq, T], float (double for double inputs): log-sum-exp of the scaled scores
 };
-
-// Checks shapes, dtypes (float, bfloat16, double; all equal) and device (CPU).
-void check_attention_inputs(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                            const AttentionParams& params);
 
 ForwardResult flash_forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                             const AttentionParams& params);

@@ -140,14 +140,11 @@ void chunk_backward(const KeyChunk& chunk, const AttentionParams& p, const Group
 BackwardResult flash_backward(const at::Tensor& dout_in, const at::Tensor& q_in, const at::Tensor& k_in,
                               const at::Tensor& v_in, const at::Tensor& out_in, const at::Tensor& lse_in,
                               const AttentionParams& p) {
-  check_attention_inputs(q_in, k_in, v_in, p);
+  assert_attention_inputs(q_in, k_in, v_in, p);
   const at::Tensor q = q_in.detach(), k = k_in.detach(), v = v_in.detach();  // see flash_forward
   const at::Tensor dout = dout_in.detach(), out = out_in.detach(), lse = lse_in.detach();
-  DUO_CHECK(dout.sizes() == q.sizes() && out.sizes() == q.sizes(),
-            "attention backward: dout and out must have q's shape {}; got dout {}, out {}", q.sizes(), dout.sizes(),
-            out.sizes());
-  DUO_CHECK(lse.dim() == 2 && lse.size(0) == q.size(0) && lse.size(1) == q.size(1),
-            "attention backward: lse must have shape [{}, {}]; got {}", q.size(0), q.size(1), lse.sizes());
+  DUO_ASSERT(dout.sizes() == q.sizes() && out.sizes() == q.sizes());
+  DUO_ASSERT(lse.dim() == 2 && lse.size(0) == q.size(0) && lse.size(1) == q.size(1));
   const int64_t hq = q.size(0), t = q.size(1), d = q.size(2), hkv = k.size(0), g = hq / hkv;
   const at::ScalarType ct = compute_dtype(q.scalar_type());
   const double scale = resolve_scale(p.scale, d);

@@ -11,9 +11,22 @@
 #include <cstdint>
 #include <limits>
 
-#include "kernels/cpu/attention_mask.h"
+#include "core/error.h"
+#include "kernels/attention_mask.h"
+#include "kernels/cpu/flash_attention.h"
 
 namespace duo::kernels::cpu {
+
+// The kernels' preconditions (src/attention validates user input with messages; this only asserts).
+inline void assert_attention_inputs(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                    const AttentionParams& p) {
+  DUO_ASSERT(q.dim() == 3 && k.dim() == 3 && k.sizes() == v.sizes());
+  DUO_ASSERT(q.size(1) == k.size(1) && q.size(2) == k.size(2) && k.size(0) > 0 && q.size(0) % k.size(0) == 0);
+  DUO_ASSERT(q.scalar_type() == k.scalar_type() && q.scalar_type() == v.scalar_type());
+  DUO_ASSERT(q.device().is_cpu() && k.device().is_cpu() && v.device().is_cpu());
+  DUO_ASSERT(p.streaming.empty() || static_cast<int64_t>(p.streaming.size()) == k.size(0));
+  DUO_ASSERT(p.sliding_window >= 0 && p.q_rows >= 1 && p.stream_q_rows >= 1 && p.k_block >= 1);
+}
 
 // fp64 stays fp64; fp32 and bf16 compute in fp32.
 inline at::ScalarType compute_dtype(at::ScalarType t) { return t == at::kDouble ? at::kDouble : at::kFloat; }

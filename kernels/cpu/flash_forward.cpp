@@ -65,42 +65,9 @@ void forward_task(const QueryTask& task, const AttentionParams& p, int64_t g, co
 
 }  // namespace
 
-void check_attention_inputs(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                            const AttentionParams& p) {
-  DUO_CHECK(q.dim() == 3 && k.dim() == 3 && v.dim() == 3,
-            "attention kernel: expected q [Hq, T, D], k and v [Hkv, T, D]; got q {}, k {}, v {}", q.sizes(),
-            k.sizes(), v.sizes());
-  DUO_CHECK(k.sizes() == v.sizes(), "attention kernel: k and v shapes differ; got k {} and v {}", k.sizes(),
-            v.sizes());
-  DUO_CHECK(q.size(1) == k.size(1) && q.size(2) == k.size(2),
-            "attention kernel: q and k disagree on T or D; expected q [Hq, {}, {}], got {}", k.size(1), k.size(2),
-            q.sizes());
-  DUO_CHECK(k.size(0) > 0 && q.size(0) % k.size(0) == 0,
-            "attention kernel: query heads must be a multiple of KV heads; got Hq {} and Hkv {}", q.size(0),
-            k.size(0));
-  DUO_CHECK(q.scalar_type() == k.scalar_type() && q.scalar_type() == v.scalar_type(),
-            "attention kernel: q, k, v dtypes differ; got {}, {}, {}", c10::toString(q.scalar_type()), c10::toString(k.scalar_type()),
-            c10::toString(v.scalar_type()));
-  const auto dt = q.scalar_type();
-  DUO_CHECK(dt == at::kFloat || dt == at::kBFloat16 || dt == at::kDouble,
-            "attention kernel: unsupported dtype; expected float32, bfloat16 or float64, got {}", c10::toString(dt));
-  DUO_CHECK(q.device().is_cpu() && k.device().is_cpu() && v.device().is_cpu(),
-            "attention kernel: CPU kernel got tensors on {}", q.device().str());
-  DUO_CHECK(p.streaming.empty() || static_cast<int64_t>(p.streaming.size()) == k.size(0),
-            "attention kernel: head kinds must list every KV head; expected {}, got {}", k.size(0), p.streaming.size());
-  bool any_streaming = false;
-  for (uint8_t s : p.streaming) any_streaming |= s != 0;
-  DUO_CHECK(!any_streaming || (p.sink >= 0 && p.recent >= 1),
-            "attention kernel: streaming needs sink >= 0 and recent >= 1; got sink {}, recent {}", p.sink, p.recent);
-  DUO_CHECK(p.window >= 0, "attention kernel: window must be >= 0; got {}", p.window);
-  DUO_CHECK(p.q_rows >= 1 && p.stream_q_rows >= 1 && p.k_block >= 1,
-            "attention kernel: tile sizes must be >= 1; got q_rows {}, stream_q_rows {}, k_block {}", p.q_rows,
-            p.stream_q_rows, p.k_block);
-}
-
 ForwardResult flash_forward(const at::Tensor& q_in, const at::Tensor& k_in, const at::Tensor& v_in,
                             const AttentionParams& p) {
-  check_attention_inputs(q_in, k_in, v_in, p);
+  assert_attention_inputs(q_in, k_in, v_in, p);
   // The kernel is not differentiable by autograd (autograd_ops.h wraps it); worker threads run
   // with their own grad mode, so work on detached tensors.
   const at::Tensor q = q_in.detach(), k = k_in.detach(), v = v_in.detach();

@@ -1,15 +1,29 @@
-// Attention front end: validates once, then dispatches by device to the kernels. CPU runs the
-// blockwise kernels of kernels/cpu through the autograd wrappers of autograd_ops.h; a CUDA
-// device is refused (this build has no CUDA kernels). The reference lives in reference.cpp.
+// Attention front end (see attention.h): validates once, then dispatches by device.
 #include "attention/attention.h"
 
 #include <ATen/ATen.h>
 
-#include "attention/autograd_ops.h"
+#include "attention/backends.h"
 #include "core/error.h"
-#include "kernels/cpu/flash_attention.h"
 
 namespace duo::attention {
+
+void check_dtype_and_device(const char* what, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+  DUO_CHECK(q.scalar_type() == k.scalar_type() && q.scalar_type() == v.scalar_type(),
+            "{}: q, k, v dtypes differ; got {}, {}, {}", what, c10::toString(q.scalar_type()),
+            c10::toString(k.scalar_type()), c10::toString(v.scalar_type()));
+  const auto dt = q.scalar_type();
+  DUO_CHECK(dt == at::kFloat || dt == at::kBFloat16 || dt == at::kDouble,
+            "{}: unsupported dtype; expected float32, bfloat16 or float64, got {}", what, c10::toString(dt));
+  DUO_CHECK(q.device() == k.device() && q.device() == v.device(), "{}: q, k, v on different devices; got {}, {}, {}",
+            what, q.device().str(), k.device().str(), v.device().str());
+}
+
+[[noreturn]] void no_backend(const char* what, const at::Device& device) {
+  fail("{}: tensors are on {}, but this build of duo has no attention backend for it; expected cpu tensors", what,
+       device.str());
+}
+
 namespace {
 
 void validate(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const LayerSpec& spec) {
@@ -29,39 +43,8 @@ void validate(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, con
     DUO_CHECK(spec.alpha.dim() == 1 && spec.alpha.size(0) == hkv, "attention: gates must have shape [{}]; got {}",
               hkv, spec.alpha.sizes());
   }
-  bool any_streaming = spec.is_gated();
-  for (auto kind : spec.kinds) any_streaming |= kind == HeadKind::kStreaming;
-  if (any_streaming) {
-    DUO_CHECK(spec.sink >= 0 && spec.recent >= 1,
-              "attention: streaming needs sink >= 0 and recent >= 1; got sink {}, recent {}", spec.sink, spec.recent);
-  }
   DUO_CHECK(spec.sliding_window >= 0, "attention: sliding_window must be >= 0; got {}", spec.sliding_window);
-  DUO_CHECK(q.scalar_type() == k.scalar_type() && q.scalar_type() == v.scalar_type(),
-            "attention: q, k, v dtypes differ; got {}, {}, {}", c10::toString(q.scalar_type()),
-            c10::toString(k.scalar_type()), c10::toString(v.scalar_type()));
-  const auto dt = q.scalar_type();
-  DUO_CHECK(dt == at::kFloat || dt == at::kBFloat16 || dt == at::kDouble,
-            "attention: unsupported dtype; expected float32, bfloat16 or float64, got {}", c10::toString(dt));
-  DUO_CHECK(q.device() == k.device() && q.device() == v.device(),
-            "attention: q, k, v on different devices; got {}, {}, {}", q.device().str(), k.device().str(),
-            v.device().str());
-  DUO_CHECK(q.device().is_cpu(),
-            "attention: tensors are on {}, but duo was built without CUDA; expected cpu tensors (configure with "
-            "DUO_CUDA=ON once CUDA kernels exist)",
-            q.device().str());
-}
-
-kernels::cpu::AttentionParams to_params(const LayerSpec& spec, int64_t hkv) {
-  kernels::cpu::AttentionParams p;
-  if (!spec.is_gated() && !spec.kinds.empty()) {
-    p.streaming.resize(hkv);
-    for (int64_t h = 0; h < hkv; ++h) p.streaming[h] = spec.kinds[h] == HeadKind::kStreaming ? 1 : 0;
-  }
-  p.sink = spec.sink;
-  p.recent = std::max<int64_t>(spec.recent, 1);
-  p.window = spec.sliding_window;
-  p.scale = spec.scale;
-  return p;
+  check_dtype_and_device("attention", q, k, v);
 }
 
 }  // namespace
@@ -75,9 +58,8 @@ bool LayerSpec::all_full() const {
 
 at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const LayerSpec& spec) {
   validate(q, k, v, spec);
-  const kernels::cpu::AttentionParams params = to_params(spec, k.size(0));
-  if (spec.is_gated()) return gated_attention(q, k, v, spec.alpha, params, spec.saved.get());
-  return flash_attention(q, k, v, params);
+  if (q.device().is_cpu()) return attend_cpu(q, k, v, spec);
+  no_backend("attention", q.device());
 }
 
 }  // namespace duo::attention

@@ -4,12 +4,18 @@
 // Hq = G * Hkv (GQA: query head h uses KV head h / G). Query i and key j sit at absolute
 // positions i and j (decode.h handles queries at other offsets). Scale defaults to 1/sqrt(D).
 //
-// Mask (DESIGN.md section 1): key j is visible from query i iff
-//   j <= i                                          (causal)
-//   && (sliding_window == 0 || i - j < sliding_window)   (the model's own window, e.g. Mistral v0.1)
-//   && for a streaming head: (j < sink || i - j < recent)
+// Mask (DESIGN.md section 1; the predicate is kernels::HeadMask::visible): key j is visible from
+// query i iff
+//   j <= i                                                  (causal)
+//   && (sliding_window == 0 || i - j < sliding_window)      (the model's own window, e.g. Mistral v0.1)
+//   && for a streaming head: (j < window.sink || i - j < window.recent)
 // Gated attention (training): per KV head g, out = a * full + (1 - a) * streaming with
 // a = clamp(alpha[g], 0, 1); gradients reach alpha, q, k and v.
+//
+// Like CTranslate2's ops, each public function validates its inputs once (duo::Error with what /
+// expected / got) and then dispatches by device to a backend (backends.h): *_cpu runs the
+// kernels of kernels/cpu; a device without a backend in this build is refused. Kernels only
+// assert. The plain reference lives in reference.h.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -18,9 +24,12 @@
 #include <memory>
 #include <vector>
 
+#include "core/stream_window.h"
+
 namespace duo::attention {
 
 enum class HeadKind : uint8_t { kFull = 0, kStreaming = 1 };
+inline constexpr HeadKind kHeadKinds[] = {HeadKind::kFull, HeadKind::kStreaming};
 
 // The kernel results of one gated layer, kept by a forward without autograd so that a later
 // forward with autograd over the same q, k, v (the trainer's per-layer recompute) skips both
@@ -34,8 +43,7 @@ struct GatedSaved {
 // How one layer's heads attend.
 struct LayerSpec {
   std::vector<HeadKind> kinds;  // [Hkv]; empty means every head full
-  int64_t sink = 0;             // streaming: tokens at the start that stay visible
-  int64_t recent = 0;           // streaming: window of most recent tokens (query itself included)
+  StreamWindow window;          // streaming heads (and the streaming branch of gated heads)
   int64_t sliding_window = 0;   // the model's window for every head; 0 = none
   at::Tensor alpha;             // [Hkv] gates; when defined the layer is gated (kinds ignored)
   double scale = 0.0;           // softmax scale; 0 = 1/sqrt(D)
@@ -47,17 +55,14 @@ struct LayerSpec {
 
   bool is_gated() const { return alpha.defined(); }
   bool all_full() const;
+  HeadKind kind(int64_t kv_head) const {
+    return kinds.empty() ? HeadKind::kFull : kinds[static_cast<size_t>(kv_head)];
+  }
 };
 
-// Causal attention for a sequence starting at absolute position 0. Validates shapes once,
-// then dispatches to the kernels (kernels/cpu, blockwise; a CUDA tensor is an error in this
-// build). Never materializes a T x T matrix. Differentiable w.r.t. q, k, v (and alpha when
-// gated) through the kernels' backward. dtypes: float32, bfloat16 (fp32 accumulation, bf16
-// out), float64.
+// Causal attention for a sequence starting at absolute position 0. Never materializes a T x T
+// matrix. Differentiable w.r.t. q, k, v (and alpha when gated) through the kernels' backward.
+// dtypes: float32, bfloat16 (fp32 accumulation, bf16 out), float64.
 at::Tensor attend(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const LayerSpec& spec);
-
-// The plain reference: materialized masked softmax (T x T memory; tests only). Computes in fp32
-// (fp64 for double) and returns q's dtype; differentiable by autograd. See reference.h.
-at::Tensor attend_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const LayerSpec& spec);
 
 }  // namespace duo::attention

@@ -21,9 +21,9 @@ using torch::autograd::variable_list;
 
 void save_params(AutogradContext* ctx, const kc::AttentionParams& p) {
   ctx->saved_data["streaming"] = std::vector<int64_t>(p.streaming.begin(), p.streaming.end());
-  ctx->saved_data["sink"] = p.sink;
-  ctx->saved_data["recent"] = p.recent;
-  ctx->saved_data["window"] = p.window;
+  ctx->saved_data["sink"] = p.window.sink;
+  ctx->saved_data["recent"] = p.window.recent;
+  ctx->saved_data["sliding_window"] = p.sliding_window;
   ctx->saved_data["scale"] = p.scale;
   ctx->saved_data["q_rows"] = p.q_rows;
   ctx->saved_data["stream_q_rows"] = p.stream_q_rows;
@@ -33,9 +33,8 @@ void save_params(AutogradContext* ctx, const kc::AttentionParams& p) {
 kc::AttentionParams load_params(AutogradContext* ctx) {
   kc::AttentionParams p;
   for (int64_t s : ctx->saved_data["streaming"].toIntVector()) p.streaming.push_back(static_cast<uint8_t>(s));
-  p.sink = ctx->saved_data["sink"].toInt();
-  p.recent = ctx->saved_data["recent"].toInt();
-  p.window = ctx->saved_data["window"].toInt();
+  p.window = StreamWindow(ctx->saved_data["sink"].toInt(), ctx->saved_data["recent"].toInt());
+  p.sliding_window = ctx->saved_data["sliding_window"].toInt();
   p.scale = ctx->saved_data["scale"].toDouble();
   p.q_rows = ctx->saved_data["q_rows"].toInt();
   p.stream_q_rows = ctx->saved_data["stream_q_rows"].toInt();

@@ -9,16 +9,22 @@
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/attention_mask.h"
 
 namespace duo::attention {
 
 at::Tensor visibility(const at::Tensor& q_pos, const at::Tensor& k_pos, bool streaming, const LayerSpec& spec) {
-  const at::Tensor i = q_pos.to(at::kLong).unsqueeze(1);  // [n, 1]
-  const at::Tensor j = k_pos.to(at::kLong).unsqueeze(0);  // [1, L]
-  at::Tensor vis = (j >= 0) & (j <= i);
-  if (spec.sliding_window > 0) vis = vis & ((i - j) < spec.sliding_window);
-  if (streaming) vis = vis & ((j < spec.sink) | ((i - j) < spec.recent));
-  return vis;
+  // Element by element through the kernels' own predicate: one definition of the mask.
+  const kernels::HeadMask mask{streaming, spec.window, spec.sliding_window};
+  const at::Tensor qp = q_pos.to(at::kCPU, at::kLong).contiguous(), kp = k_pos.to(at::kCPU, at::kLong).contiguous();
+  const int64_t n = qp.numel(), l = kp.numel();
+  at::Tensor vis = at::empty({n, l}, at::TensorOptions().dtype(at::kBool));
+  const int64_t* qi = qp.data_ptr<int64_t>();
+  const int64_t* kj = kp.data_ptr<int64_t>();
+  bool* out = vis.data_ptr<bool>();
+  for (int64_t a = 0; a < n; ++a)
+    for (int64_t b = 0; b < l; ++b) out[a * l + b] = mask.visible(qi[a], kj[b]);
+  return vis.to(q_pos.device());
 }
 
 namespace {
@@ -58,7 +64,7 @@ at::Tensor attend_positions_reference(const at::Tensor& q, const at::Tensor& q_p
       const at::Tensor stream = attend_one(qh, kc[h], vc[h], vis_stream, scale);
       heads.push_back(a * full + (1 - a) * stream);
     } else {
-      const bool streaming = !spec.kinds.empty() && spec.kinds[h] == HeadKind::kStreaming;
+      const bool streaming = spec.kind(h) == HeadKind::kStreaming;
       heads.push_back(attend_one(qh, kc[h], vc[h], streaming ? vis_stream : vis_full, scale));
     }
   }
@@ -68,6 +74,18 @@ at::Tensor attend_positions_reference(const at::Tensor& q, const at::Tensor& q_p
 at::Tensor attend_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const LayerSpec& spec) {
   const at::TensorOptions pos_opts = q.options().dtype(at::kLong);
   return attend_positions_reference(q, at::arange(q.size(1), pos_opts), k, v, at::arange(k.size(1), pos_opts), spec);
+}
+
+at::Tensor attend_chunk_reference(const at::Tensor& q, const at::Tensor& k_new, const at::Tensor& v_new, int64_t p0,
+                                  const CacheView& cache, HeadKind kind, const LayerSpec& spec) {
+  LayerSpec s = spec;
+  s.alpha = at::Tensor();
+  s.kinds.assign(static_cast<size_t>(k_new.size(0)), kind);
+  const at::Tensor q_pos = at::arange(p0, p0 + q.size(1), q.options().dtype(at::kLong));
+  if (cache.empty()) return attend_positions_reference(q, q_pos, k_new, v_new, q_pos, s);
+  const at::Tensor k = at::cat({cache.k.to(k_new.scalar_type()), k_new}, 1);
+  const at::Tensor v = at::cat({cache.v.to(v_new.scalar_type()), v_new}, 1);
+  return attend_positions_reference(q, q_pos, k, v, at::cat({cache.pos.to(q_pos.device(), at::kLong), q_pos}), s);
 }
 
 }  // namespace duo::attention

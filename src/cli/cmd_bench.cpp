@@ -1,72 +1,87 @@
 // `duo bench --model DIR_OR_PRESET --mask DIR|random:S --contexts 4096,16384,32768
-// [--decode-tokens N] [--out FILE.json]`: full attention and the mask side by side in one run
-// (see eval/bench.h for what is measured and how).
+// [--decode-tokens N] [--out FILE.json] [--config FILE.yaml] [--set key=value ...]`: full
+// attention and the mask side by side in one run (see eval/bench.h for what is measured and how).
+// --out also writes the resolved options as FILE.config.yaml.
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <filesystem>
 
 #include "cli/command.h"
+#include "cli/model_spec.h"
+#include "cli/run_options.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "eval/bench.h"
-#include "eval/model_setup.h"
+#include "io/options.h"
 
 namespace {
 
-struct BenchArgs {
-  std::string model;
-  std::string mask;
-  std::vector<int64_t> contexts = {4096, 16384, 32768};
-  int64_t decode_tokens = 16;
-  int64_t prefill_chunk = 0;
-  int64_t sink = 64;
-  int64_t recent = 256;
-  std::string dtype = "fp32";
-  std::string out;
-  bool skip_full = false;
-  int64_t bandwidth_mib = 1024;
-  std::string backend = "kernel";
-  duo::cli::CommonOptions common;
+namespace fs = std::filesystem;
+using duo::cli::CommonOptions;
+using duo::cli::DeployWindowOptions;
+using duo::eval::BenchOptions;
+
+struct BenchCommandOptions {
+  std::string model;            // model folder or preset
+  std::string mask;             // mask folder or random:S[:seed]
+  std::string dtype = "fp32";   // compute dtype
+  std::string out;              // JSON report ("" = none)
+  BenchOptions bench;           // what is measured (eval/bench.h)
+  DeployWindowOptions window;   // deploy window of random: masks
+  CommonOptions common;         // threads, quiet
+
+  template <class V>
+  void visit(V& v) {
+    v("model", model, "model folder, or a preset from configs/models (random weights)");
+    v("mask", mask, "mask folder from `duo export`, or random:SPARSITY[:SEED]");
+    v("dtype", dtype, "compute dtype: fp32 | bf16");
+    v("out", out, "write the report as JSON (and the resolved options as FILE.config.yaml)");
+    bench.visit(v);
+    window.visit(v);
+    common.visit(v);
+  }
 };
 
-void run_bench_cmd(const BenchArgs& a) {
-  duo::cli::apply_common_options(a.common);
-  const auto dtype = duo::model::parse_dtype(a.dtype, "--dtype");
-  auto loaded = duo::eval::load_model_spec(a.model, dtype);
+void run_bench_cmd(BenchCommandOptions o) {
+  duo::cli::apply_common_options(o.common);
+  duo::cli::require_key(o.model, "bench", "model", "--model", "a model folder or preset");
+  duo::cli::require_key(o.mask, "bench", "mask", "--mask", "a mask folder or random:SPARSITY");
+  const fs::path config_out = o.out.empty() ? fs::path() : duo::cli::config_path_beside(o.out);
+  const auto dtype = duo::model::parse_dtype(o.dtype, "--dtype");
+  auto loaded = duo::cli::load_model_spec(o.model, dtype);
   const auto& cfg = loaded.model.config();
-  auto mask = duo::eval::load_mask_spec(a.mask, cfg.n_layers, cfg.n_kv_heads, a.sink, a.recent);
-  duo::eval::BenchOptions o;
-  o.contexts = a.contexts;
-  o.decode_tokens = a.decode_tokens;
-  o.prefill_chunk = a.prefill_chunk;
-  o.skip_full = a.skip_full;
-  o.bandwidth_bytes = a.bandwidth_mib << 20;
-  DUO_CHECK(a.backend == "kernel" || a.backend == "aten", "--backend: expected kernel or aten; got '{}'", a.backend);
-  o.backend = a.backend == "aten" ? duo::runtime::CachedAttention::kAten : duo::runtime::CachedAttention::kKernel;
-  auto report = duo::eval::run_bench(loaded.model, mask.layout, o, a.common.quiet);
+  auto mask = duo::cli::load_mask_spec(o.mask, cfg.n_layers, cfg.n_kv_heads, o.window.window());
+  auto report = duo::eval::run_bench(loaded.model, mask.layout, o.bench, o.common.quiet);
   report.model = loaded.description;
   report.mask = mask.description;
   std::printf("%s", report.table().c_str());
-  if (!a.out.empty()) duo::core::write_file_atomic(a.out, report.to_json().dump(2) + "\n");
+  if (!o.out.empty()) {
+    duo::core::write_file_atomic(o.out, report.to_json().dump(2) + "\n");
+    duo::io::write_options_yaml(config_out, o);
+  }
 }
 
 void add_command(CLI::App& app) {
-  auto a = std::make_shared<BenchArgs>();
+  using O = BenchCommandOptions;
   auto* cmd = app.add_subcommand("bench", "Prefill / decode speed and KV memory: full attention vs a head mask");
-  cmd->add_option("--model", a->model, "Model folder, or a preset from configs/models (random weights)")->required();
-  cmd->add_option("--mask", a->mask, "Mask folder from `duo export`, or random:SPARSITY[:SEED]")->required();
-  cmd->add_option("--contexts", a->contexts, "Prompt lengths in tokens")->delimiter(',');
-  cmd->add_option("--decode-tokens", a->decode_tokens, "Decode steps timed per run (median reported)")->default_val(16);
-  cmd->add_option("--prefill-chunk", a->prefill_chunk, "Prefill chunk size (0 = whole prompt)")->default_val(0);
-  cmd->add_option("--sink", a->sink, "Sink tokens for random: masks")->default_val(64);
-  cmd->add_option("--recent", a->recent, "Recent tokens for random: masks")->default_val(256);
-  cmd->add_option("--dtype", a->dtype, "Compute dtype: fp32 or bf16")->default_val("fp32");
-  cmd->add_option("--out", a->out, "Write the report as JSON");
-  cmd->add_option("--bandwidth-mib", a->bandwidth_mib, "Buffer summed to measure read bandwidth (MiB)")->default_val(1024);
-  cmd->add_option("--backend", a->backend, "Decode attention: kernel (attention::attend_chunk) or aten")->default_val("kernel");
-  cmd->add_flag("--skip-full", a->skip_full, "Run the mask only (no full-attention baseline)");
-  duo::cli::add_common_options(cmd, a->common);
-  cmd->callback([a] { run_bench_cmd(*a); });
+  auto s = std::make_shared<duo::cli::OptionSurface<O>>(cmd, "YAML bench options (keys below)");
+  s->option("--model", "Model folder, or a preset from configs/models (random weights)", &O::model);
+  s->option("--mask", "Mask folder from `duo export`, or random:SPARSITY[:SEED]", &O::mask);
+  s->option("--contexts", "Prompt lengths in tokens", &O::bench, &BenchOptions::contexts)->delimiter(',');
+  s->option("--decode-tokens", "Decode steps timed per run (median reported)", &O::bench, &BenchOptions::decode_tokens);
+  s->option("--prefill-chunk", "Prefill chunk size (0 = whole prompt)", &O::bench, &BenchOptions::prefill_chunk);
+  s->option("--deploy-sink,--sink", "Deploy window of random: masks: sink tokens", &O::window,
+            &DeployWindowOptions::deploy_sink);
+  s->option("--deploy-recent,--recent", "Deploy window of random: masks: recent tokens", &O::window,
+            &DeployWindowOptions::deploy_recent);
+  s->option("--dtype", "Compute dtype: fp32 or bf16", &O::dtype);
+  s->option("--out", "Write the report as JSON (and the resolved options as FILE.config.yaml)", &O::out);
+  s->option("--bandwidth-mib", "Buffer summed to measure read bandwidth (MiB)", &O::bench,
+            &BenchOptions::bandwidth_mib);
+  s->flag("--skip-full", "Run the mask only (no full-attention baseline)", &O::bench, &BenchOptions::skip_full);
+  s->common_flags(&O::common);
+  cmd->callback([s] { run_bench_cmd(s->resolve()); });
 }
 
 DUO_COMMAND(90, add_command);

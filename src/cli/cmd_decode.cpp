@@ -1,7 +1,8 @@
 // `duo decode --model DIR [--mask DIR] (--prompt-file F | --ids 1,2,3) --max-new-tokens N
-// [--prefill-chunk C] [--out FILE.json]`: greedy decoding with the split KV cache. Prints the
-// generated text (with the model folder's tokenizer.json when present, else the ids), prefill
-// tokens/s, decode ms/token and the KV-cache bytes; --out also writes them as JSON.
+// [--prefill-chunk C] [--out FILE.json] [--config FILE.yaml] [--set key=value ...]`: greedy
+// decoding with the split KV cache. Prints the generated text (with the model folder's
+// tokenizer.json when present, else the ids), prefill tokens/s, decode ms/token and the KV-cache
+// bytes; --out also writes them as JSON, and the resolved options as FILE.config.yaml.
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -10,10 +11,12 @@
 
 #include "cli/command.h"
 #include "cli/ids.h"
+#include "cli/model_spec.h"
+#include "cli/run_options.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
-#include "eval/model_setup.h"
 #include "io/json.h"
+#include "io/options.h"
 #include "mask/kv_budget.h"
 #include "runtime/decoder.h"
 #include "tokenizer/tokenizer.h"
@@ -21,28 +24,44 @@
 namespace {
 
 namespace fs = std::filesystem;
+using duo::cli::CommonOptions;
 
-struct DecodeArgs {
-  std::string model;
-  std::string mask;
-  std::string prompt_file;
-  std::string ids;
-  int64_t max_new_tokens = 32;
-  int64_t prefill_chunk = 0;
-  std::string dtype = "fp32";
-  std::string out;
-  bool no_eos = false;
-  duo::cli::CommonOptions common;
+struct DecodeOptions {
+  std::string model;            // model folder or preset
+  std::string mask;             // mask folder, random:S[:seed] or full ("" = full)
+  std::string prompt_file;      // prompt text (tokenized with the model's tokenizer.json)
+  std::string ids;              // or the prompt as token ids, "1,2,3"
+  int64_t max_new_tokens = 32;  // tokens to generate
+  int64_t prefill_chunk = 0;    // 0 = whole prompt at once
+  std::string dtype = "fp32";   // compute dtype
+  std::string out;              // JSON report ("" = none)
+  bool no_eos = false;          // keep going past the end-of-sequence token
+  CommonOptions common;         // threads, quiet
+
+  template <class V>
+  void visit(V& v) {
+    v("model", model, "model folder, or a preset from configs/models (random weights)");
+    v("mask", mask, "mask folder from `duo export`, random:SPARSITY[:SEED], or full (the default)");
+    v("prompt_file", prompt_file, "prompt text (needs the model folder's tokenizer.json)");
+    v("ids", ids, "prompt token ids, e.g. 1,2,3 (instead of prompt_file)");
+    v("max_new_tokens", max_new_tokens, "tokens to generate");
+    v("prefill_chunk", prefill_chunk, "prefill chunk size in tokens; 0 = whole prompt");
+    v("dtype", dtype, "compute dtype: fp32 | bf16");
+    v("out", out, "write prompt length, generated ids, timings and KV bytes as JSON (and FILE.config.yaml)");
+    v("no_eos", no_eos, "do not stop at the end-of-sequence token");
+    common.visit(v);
+  }
 };
 
-
-void run_decode(const DecodeArgs& a) {
+void run_decode(DecodeOptions a) {
   duo::cli::apply_common_options(a.common);
+  duo::cli::require_key(a.model, "decode", "model", "--model", "a model folder or preset");
   DUO_CHECK(a.prompt_file.empty() != a.ids.empty(), "decode: give exactly one of --prompt-file and --ids");
+  const fs::path config_out = a.out.empty() ? fs::path() : duo::cli::config_path_beside(a.out);
   const auto dtype = duo::model::parse_dtype(a.dtype, "--dtype");
-  auto loaded = duo::eval::load_model_spec(a.model, dtype);
+  auto loaded = duo::cli::load_model_spec(a.model, dtype);
   const auto& cfg = loaded.model.config();
-  auto mask = duo::eval::load_mask_spec(a.mask, cfg.n_layers, cfg.n_kv_heads);
+  auto mask = duo::cli::load_mask_spec(a.mask, cfg.n_layers, cfg.n_kv_heads);
 
   std::optional<duo::tokenizer::Tokenizer> tok;
   if (!loaded.dir.empty() && fs::exists(loaded.dir / "tokenizer.json")) tok = duo::tokenizer::Tokenizer::load(loaded.dir);
@@ -107,23 +126,25 @@ void run_decode(const DecodeArgs& a) {
                         {"dtype", duo::model::dtype_name(dtype)}};
     if (tok) j["text"] = text;
     duo::core::write_file_atomic(a.out, j.dump(2) + "\n");
+    duo::io::write_options_yaml(config_out, a);
   }
 }
 
 void add_command(CLI::App& app) {
-  auto a = std::make_shared<DecodeArgs>();
   auto* cmd = app.add_subcommand("decode", "Greedy decoding with a head mask (split KV cache)");
-  cmd->add_option("--model", a->model, "Model folder, or a preset from configs/models (random weights)")->required();
-  cmd->add_option("--mask", a->mask, "Mask folder from `duo export`, random:SPARSITY[:SEED], or full (default)");
-  cmd->add_option("--prompt-file", a->prompt_file, "Prompt text (needs the model folder's tokenizer.json)");
-  cmd->add_option("--ids", a->ids, "Prompt token ids, e.g. 1,2,3");
-  cmd->add_option("--max-new-tokens", a->max_new_tokens, "Tokens to generate")->default_val(32);
-  cmd->add_option("--prefill-chunk", a->prefill_chunk, "Prefill chunk size in tokens (0 = whole prompt)")->default_val(0);
-  cmd->add_option("--dtype", a->dtype, "Compute dtype: fp32 or bf16")->default_val("fp32");
-  cmd->add_option("--out", a->out, "Write prompt length, generated ids, timings and KV bytes as JSON");
-  cmd->add_flag("--no-eos", a->no_eos, "Do not stop at the end-of-sequence token");
-  duo::cli::add_common_options(cmd, a->common);
-  cmd->callback([a] { run_decode(*a); });
+  auto s = std::make_shared<duo::cli::OptionSurface<DecodeOptions>>(cmd, "YAML decode options (keys below)");
+  s->option("--model", "Model folder, or a preset from configs/models (random weights)", &DecodeOptions::model);
+  s->option("--mask", "Mask folder from `duo export`, random:SPARSITY[:SEED], or full (default)", &DecodeOptions::mask);
+  s->option("--prompt-file", "Prompt text (needs the model folder's tokenizer.json)", &DecodeOptions::prompt_file);
+  s->option("--ids", "Prompt token ids, e.g. 1,2,3", &DecodeOptions::ids);
+  s->option("--max-new-tokens", "Tokens to generate", &DecodeOptions::max_new_tokens);
+  s->option("--prefill-chunk", "Prefill chunk size in tokens (0 = whole prompt)", &DecodeOptions::prefill_chunk);
+  s->option("--dtype", "Compute dtype: fp32 or bf16", &DecodeOptions::dtype);
+  s->option("--out", "Write prompt length, generated ids, timings and KV bytes as JSON (and FILE.config.yaml)",
+            &DecodeOptions::out);
+  s->flag("--no-eos", "Do not stop at the end-of-sequence token", &DecodeOptions::no_eos);
+  s->common_flags(&DecodeOptions::common);
+  cmd->callback([s] { run_decode(s->resolve()); });
 }
 
 DUO_COMMAND(70, add_command);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/run_options.h"
 #include "cli/ids.h"
 #include "core/error.h"
 #include "core/log.h"

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/run_options.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -65,9 +66,9 @@ void run(const Args& a) {
     std::fflush(stdout);
   }
   if (a.out.empty()) return;
+  const fs::path config_out = duo::cli::config_path_beside(a.out);
   int threads = a.common.threads > 0 ? a.common.threads : duo::core::available_cores();
   auto st = duo::data_gen::generate_dataset(tok, opts, a.out, meta, a.common.quiet, threads);
-  fs::path config_out = fs::path(a.out).replace_extension(".config.yaml");
   duo::core::write_file_atomic(config_out, meta.config_yaml);
   duo::core::log_info("gen-data: wrote {} samples, {} tokens (lengths {}..{}) to {} in {:.1f}s", st.samples, st.tokens,
                       st.min_length, st.max_length, a.out, st.seconds);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/command.h"
+#include "cli/run_options.h"
 #include "core/error.h"
 #include "model/model.h"
 #include "model/model_config.h"

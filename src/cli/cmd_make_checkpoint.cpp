@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/command.h"
+#include "cli/run_options.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "model/model.h"

@@ -1,14 +1,17 @@
 // `duo niah --model DIR [--mask DIR] --config configs/eval/niah.yaml [--set key=value ...]
 // [--out DIR]`: the needle-in-a-haystack grid (context lengths x depths) decoded with the split
-// KV cache. Writes DIR/results.csv, DIR/niah.svg and the resolved DIR/config.yaml.
+// KV cache. Writes DIR/results.csv, DIR/niah.svg and the resolved DIR/config.yaml. The grid's
+// keys (configs/eval/*.yaml) sit at the top level of the command's keys.
 #include <fmt/format.h>
 
 #include <cstdio>
 #include <filesystem>
 
 #include "cli/command.h"
+#include "cli/eval_grid.h"
+#include "cli/model_spec.h"
+#include "cli/run_options.h"
 #include "core/error.h"
-#include "eval/model_setup.h"
 #include "eval/niah.h"
 #include "io/options.h"
 #include "tokenizer/tokenizer.h"
@@ -16,52 +19,66 @@
 namespace {
 
 namespace fs = std::filesystem;
+using duo::cli::CommonOptions;
 
-struct NiahArgs {
-  std::string model;
-  std::string mask;
-  std::string config;
-  std::vector<std::string> sets;
-  std::string out = "outputs/niah";
-  std::string dtype = "fp32";
-  bool print_config = false;
-  duo::cli::CommonOptions common;
+struct NiahOptions {
+  std::string model;                // model folder (with tokenizer.json)
+  std::string mask;                 // mask folder, random:S[:seed] or full ("" = full)
+  std::string out = "outputs/niah"; // output folder
+  std::string dtype = "fp32";       // compute dtype
+  duo::eval::NiahEvalOptions eval;  // the grid (keys at the top level)
+  CommonOptions common;             // threads, quiet
+
+  template <class V>
+  void visit(V& v) {
+    v("model", model, "model folder (with tokenizer.json)");
+    v("mask", mask, "mask folder from `duo export`, random:SPARSITY[:SEED], or full (the default)");
+    v("out", out, "output folder");
+    v("dtype", dtype, "compute dtype: fp32 | bf16");
+    eval.visit(v);
+    common.visit(v);
+  }
 };
 
-void run_niah_cmd(const NiahArgs& a) {
-  duo::cli::apply_common_options(a.common);
-  auto opts = duo::eval::resolve_niah_options(a.config, a.sets);
-  if (a.print_config) {
-    std::printf("%s", duo::io::options_help(opts).c_str());
+void run_niah_cmd(NiahOptions o, bool print_config) {
+  duo::cli::apply_common_options(o.common);
+  if (print_config) {
+    std::printf("%s", duo::io::options_help(o).c_str());
     return;
   }
-  DUO_CHECK(!a.model.empty(), "niah: --model is required");
-  auto loaded = duo::eval::load_model_spec(a.model, duo::model::parse_dtype(a.dtype, "--dtype"));
+  duo::cli::require_key(o.model, "niah", "model", "--model", "a model folder with tokenizer.json");
+  auto loaded = duo::cli::load_model_spec(o.model, duo::model::parse_dtype(o.dtype, "--dtype"));
   DUO_CHECK(!loaded.dir.empty() && fs::exists(loaded.dir / "tokenizer.json"),
-            "niah: {} has no tokenizer.json; expected a model folder with its tokenizer", a.model);
+            "niah: {} has no tokenizer.json; expected a model folder with its tokenizer", o.model);
   auto tok = duo::tokenizer::Tokenizer::load(loaded.dir);
   const auto& cfg = loaded.model.config();
-  auto mask = duo::eval::load_mask_spec(a.mask, cfg.n_layers, cfg.n_kv_heads);
-  auto run = duo::eval::run_niah(loaded.model, tok, mask.layout, opts, a.common.quiet);
-  fs::create_directories(a.out);
-  duo::io::write_options_yaml(fs::path(a.out) / "config.yaml", opts);
-  duo::eval::write_niah_outputs(a.out, run, fmt::format("NIAH {} | {} | mask {}", opts.kind, a.model, mask.description));
+  auto mask = duo::cli::load_mask_spec(o.mask, cfg.n_layers, cfg.n_kv_heads);
+  auto run = duo::eval::run_niah(loaded.model, tok, mask.layout, o.eval, o.common.quiet);
+  fs::create_directories(o.out);
+  duo::io::write_options_yaml(fs::path(o.out) / "config.yaml", o);
+  duo::eval::write_niah_outputs(o.out, run,
+                                fmt::format("NIAH {} | {} | mask {}", o.eval.kind, o.model, mask.description));
   std::printf("niah: %zu points, mean score %.3f -> %s/results.csv, %s/niah.svg\n", run.points.size(), run.mean_score(),
-              a.out.c_str(), a.out.c_str());
+              o.out.c_str(), o.out.c_str());
 }
 
 void add_command(CLI::App& app) {
-  auto a = std::make_shared<NiahArgs>();
+  using O = NiahOptions;
   auto* cmd = app.add_subcommand("niah", "Needle-in-a-haystack grid with a head mask (results.csv + niah.svg)");
-  cmd->add_option("--model", a->model, "Model folder (with tokenizer.json)");
-  cmd->add_option("--mask", a->mask, "Mask folder from `duo export`, random:SPARSITY[:SEED], or full (default)");
-  cmd->add_option("--config", a->config, "YAML eval options (configs/eval/niah.yaml, passkey.yaml)");
-  cmd->add_option("--set", a->sets, "Override an option: key=value (repeatable), e.g. context_lengths=[1000,2000]");
-  cmd->add_option("--out", a->out, "Output folder")->default_val("outputs/niah");
-  cmd->add_option("--dtype", a->dtype, "Compute dtype: fp32 or bf16")->default_val("fp32");
-  cmd->add_flag("--print-config", a->print_config, "Print the resolved options and exit");
-  duo::cli::add_common_options(cmd, a->common);
-  cmd->callback([a] { run_niah_cmd(*a); });
+  auto s = std::make_shared<duo::cli::OptionSurface<O>>(
+      cmd, "YAML eval options (configs/eval/niah.yaml, passkey.yaml; the keys below, with kind needle's "
+                "defaults)");
+  s->option("--model", "Model folder (with tokenizer.json)", &O::model);
+  s->option("--mask", "Mask folder from `duo export`, random:SPARSITY[:SEED], or full (default)", &O::mask);
+  s->option("--out", "Output folder", &O::out);
+  s->option("--dtype", "Compute dtype: fp32 or bf16", &O::dtype);
+  auto print_config = std::make_shared<bool>(false);
+  cmd->add_flag("--print-config", *print_config, "Print the resolved options and exit");
+  s->common_flags(&O::common);
+  cmd->callback([s, print_config] {
+    auto grid = [](auto& o) -> auto& { return o.eval; };
+    run_niah_cmd(duo::cli::resolve_with_eval_grid(*s, grid), *print_config);
+  });
 }
 
 DUO_COMMAND(75, add_command);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/run_options.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "io/options.h"

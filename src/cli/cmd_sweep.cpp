@@ -1,17 +1,21 @@
 // `duo sweep --model DIR --gates RUN --sparsities 0,0.25,0.5,0.75,0.9 --eval niah|passkey
-// [--config FILE.yaml] [--set ...] --out DIR`: exports one mask per sparsity
+// [--config FILE.yaml] [--set key=value ...] --out DIR`: exports one mask per sparsity
 // (DIR/masks/s=<sparsity>), evaluates each, prints and writes the table (DIR/sweep.csv) and
 // DIR/sweep.svg; --random N adds N random masks of the same size per sparsity, and DIR/sweep.md
-// is the Markdown table (the demo puts it into the README).
+// is the Markdown table (the demo prints it). The eval grid's keys (configs/eval/*.yaml) sit at
+// the top level of the sweep's keys; the resolved options go to DIR/config.yaml.
 #include <fmt/format.h>
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "cli/command.h"
+#include "cli/eval_grid.h"
+#include "cli/model_spec.h"
+#include "cli/run_options.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
-#include "eval/model_setup.h"
 #include "eval/sweep.h"
 #include "io/options.h"
 #include "mask/mask_dir.h"
@@ -20,69 +24,86 @@
 namespace {
 
 namespace fs = std::filesystem;
+using duo::cli::CommonOptions;
+using duo::cli::DeployWindowOptions;
+using duo::eval::SweepOptions;
 
-struct SweepArgs {
-  std::string model;
-  std::string gates;
-  std::vector<double> sparsities = {0, 0.25, 0.5, 0.75, 0.9};
-  std::string eval = "niah";
-  std::string config;
-  std::vector<std::string> sets;
-  int64_t sink = 64;
-  int64_t recent = 256;
-  int64_t random = 0;
-  std::string out = "outputs/sweep";
-  std::string dtype = "fp32";
-  duo::cli::CommonOptions common;
+struct SweepCommandOptions {
+  std::string model;                 // model folder (with tokenizer.json)
+  std::string gates;                 // run folder, official pattern folder or full_attention_heads.tsv
+  std::string out = "outputs/sweep"; // output folder
+  std::string dtype = "fp32";        // compute dtype
+  SweepOptions sweep;                // sparsities, random masks, the eval grid (window: from `window`)
+  DeployWindowOptions window;        // deploy window of the exported and random masks
+  CommonOptions common;              // threads, quiet
+
+  template <class V>
+  void visit(V& v) {
+    v("model", model, "model folder (with tokenizer.json)");
+    v("gates", gates, "run folder, official pattern folder, or full_attention_heads.tsv");
+    v("out", out, "output folder");
+    v("dtype", dtype, "compute dtype: fp32 | bf16");
+    v("sparsities", sweep.sparsities, "fractions of streaming heads, one mask each");
+    v("random_masks", sweep.random_masks, "per sparsity, also evaluate N random masks as large (the baseline)");
+    window.visit(v);
+    sweep.eval.visit(v);  // the grid's keys at the top level, as in configs/eval/*.yaml
+    common.visit(v);
+  }
 };
 
-void run_sweep_cmd(const SweepArgs& a) {
-  duo::cli::apply_common_options(a.common);
-  DUO_CHECK(a.eval == "niah" || a.eval == "passkey", "sweep: --eval expects niah or passkey; got '{}'", a.eval);
-  std::vector<std::string> sets{std::string("kind=") + (a.eval == "niah" ? "needle" : "passkey")};
-  sets.insert(sets.end(), a.sets.begin(), a.sets.end());
-  duo::eval::SweepOptions opts;
-  opts.sparsities = a.sparsities;
-  opts.sink = a.sink;
-  opts.recent = a.recent;
-  DUO_CHECK(a.random >= 0, "sweep: --random expects a count >= 0; got {}", a.random);
-  opts.random_masks = a.random;
-  opts.eval = duo::eval::resolve_niah_options(a.config, sets);
-  auto loaded = duo::eval::load_model_spec(a.model, duo::model::parse_dtype(a.dtype, "--dtype"));
+void run_sweep_cmd(SweepCommandOptions o) {
+  duo::cli::apply_common_options(o.common);
+  duo::cli::require_key(o.model, "sweep", "model", "--model", "a model folder with tokenizer.json");
+  duo::cli::require_key(o.gates, "sweep", "gates", "--gates", "a run folder, pattern folder or TSV");
+  DUO_CHECK(o.sweep.random_masks >= 0, "sweep: random_masks (--random) expects a count >= 0; got {}",
+            o.sweep.random_masks);
+  SweepOptions opts = o.sweep;
+  opts.window = o.window.window();
+  auto loaded = duo::cli::load_model_spec(o.model, duo::model::parse_dtype(o.dtype, "--dtype"));
   DUO_CHECK(!loaded.dir.empty() && fs::exists(loaded.dir / "tokenizer.json"),
-            "sweep: {} has no tokenizer.json; expected a model folder with its tokenizer", a.model);
+            "sweep: {} has no tokenizer.json; expected a model folder with its tokenizer", o.model);
   auto tok = duo::tokenizer::Tokenizer::load(loaded.dir);
-  auto src = duo::mask::load_gates(a.gates);
+  auto src = duo::mask::load_gates(o.gates);
   auto gates = duo::mask::clip01(src.gates);
-  fs::create_directories(a.out);
-  duo::io::write_options_yaml(fs::path(a.out) / "eval_config.yaml", opts.eval);
-  auto points = duo::eval::run_sweep(loaded.model, tok, gates, src.tsv_path.string(), opts, a.out, a.common.quiet);
-  duo::core::write_file_atomic(fs::path(a.out) / "sweep.csv", duo::eval::sweep_csv(points));
-  duo::core::write_file_atomic(fs::path(a.out) / "sweep.md", duo::eval::sweep_markdown(points));
-  duo::core::write_file_atomic(fs::path(a.out) / "sweep.svg",
-                               duo::eval::sweep_svg(points, fmt::format("Sparsity sweep ({}) | {}", a.eval, a.model)));
+  const fs::path out = o.out;
+  fs::create_directories(out);
+  duo::io::write_options_yaml(out / "config.yaml", o);
+  auto points = duo::eval::run_sweep(loaded.model, tok, gates, src.tsv_path.string(), opts, out, o.common.quiet);
+  duo::core::write_file_atomic(out / "sweep.csv", duo::eval::sweep_csv(points));
+  duo::core::write_file_atomic(out / "sweep.md", duo::eval::sweep_markdown(points));
+  const std::string title = fmt::format("Sparsity sweep ({}) | {}", opts.eval.kind, o.model);
+  duo::core::write_file_atomic(out / "sweep.svg", duo::eval::sweep_svg(points, title));
   std::printf("%s", duo::eval::sweep_table(points).c_str());
-  std::printf("sweep: %s/sweep.csv, %s/sweep.md, %s/sweep.svg\n", a.out.c_str(), a.out.c_str(), a.out.c_str());
+  std::printf("sweep: %s/sweep.csv, %s/sweep.md, %s/sweep.svg\n", o.out.c_str(), o.out.c_str(), o.out.c_str());
 }
 
 void add_command(CLI::App& app) {
-  auto a = std::make_shared<SweepArgs>();
+  using O = SweepCommandOptions;
   auto* cmd = app.add_subcommand("sweep", "Export masks at several sparsities and evaluate each (table + sweep.svg)");
-  cmd->add_option("--model", a->model, "Model folder (with tokenizer.json)")->required();
-  cmd->add_option("--gates", a->gates, "Run folder, official pattern folder, or full_attention_heads.tsv")->required();
-  cmd->add_option("--sparsities", a->sparsities, "Fractions of streaming heads")->delimiter(',');
-  cmd->add_option("--eval", a->eval, "niah (official needle) or passkey")->default_val("niah");
-  cmd->add_option("--config", a->config, "YAML eval options (configs/eval/*.yaml)");
-  cmd->add_option("--set", a->sets, "Override an eval option: key=value (repeatable)");
-  cmd->add_option("--sink", a->sink, "Deploy sink size of the exported masks")->default_val(64);
-  cmd->add_option("--recent", a->recent, "Deploy recent window of the exported masks")->default_val(256);
-  cmd->add_option("--random", a->random,
-                  "Also evaluate N random masks with as many streaming heads, per sparsity (the baseline)")
-      ->default_val(0);
-  cmd->add_option("--out", a->out, "Output folder")->default_val("outputs/sweep");
-  cmd->add_option("--dtype", a->dtype, "Compute dtype: fp32 or bf16")->default_val("fp32");
-  duo::cli::add_common_options(cmd, a->common);
-  cmd->callback([a] { run_sweep_cmd(*a); });
+  auto s = std::make_shared<duo::cli::OptionSurface<O>>(
+      cmd, "YAML sweep options: the keys below, e.g. an eval grid from configs/eval/*.yaml (the grid's defaults "
+                "below are kind needle's)");
+  s->option("--model", "Model folder (with tokenizer.json)", &O::model);
+  s->option("--gates", "Run folder, official pattern folder, or full_attention_heads.tsv", &O::gates);
+  s->option("--sparsities", "Fractions of streaming heads", &O::sweep, &SweepOptions::sparsities)->delimiter(',');
+  auto eval_kind = std::make_shared<std::string>();
+  auto* eval_flag = cmd->add_option("--eval", *eval_kind, "niah (official needle, sets kind=needle) or passkey");
+  eval_flag->check(CLI::IsMember({"niah", "passkey"}));
+  s->option("--deploy-sink,--sink", "Deploy window of the exported masks: sink tokens", &O::window,
+            &DeployWindowOptions::deploy_sink);
+  s->option("--deploy-recent,--recent", "Deploy window of the exported masks: recent tokens", &O::window,
+            &DeployWindowOptions::deploy_recent);
+  s->option("--random", "Also evaluate N random masks with as many streaming heads, per sparsity (the baseline)",
+            &O::sweep, &SweepOptions::random_masks);
+  s->option("--out", "Output folder", &O::out);
+  s->option("--dtype", "Compute dtype: fp32 or bf16", &O::dtype);
+  s->common_flags(&O::common);
+  cmd->callback([s, eval_kind, eval_flag] {
+    std::optional<std::string> kind;
+    if (eval_flag->count() > 0) kind = *eval_kind == "niah" ? "needle" : "passkey";
+    auto grid = [](auto& o) -> auto& { return o.sweep.eval; };
+    run_sweep_cmd(duo::cli::resolve_with_eval_grid(*s, grid, kind));
+  });
 }
 
 DUO_COMMAND(80, add_command);

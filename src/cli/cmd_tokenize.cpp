@@ -4,6 +4,7 @@
 //   duo tokenize --tokenizer tokenizer.json --text-file essay.txt --add-special-tokens
 //   duo tokenize --tokenizer tokenizer.json --decode --ids 9906,1917
 #include "cli/command.h"
+#include "cli/run_options.h"
 #include "cli/ids.h"
 #include "core/error.h"
 #include "tokenizer/tokenizer.h"

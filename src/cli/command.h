@@ -8,17 +8,6 @@
 
 namespace duo::cli {
 
-// Options every run command shares.
-struct CommonOptions {
-  int threads = 0;     // LibTorch threads; 0 = all cores
-  bool quiet = false;  // no progress line, warnings and errors only
-};
-
-// Adds --threads and --quiet to `cmd`.
-void add_common_options(CLI::App* cmd, CommonOptions& opts);
-// Applies them (thread count, log level); call first in a command's callback.
-void apply_common_options(const CommonOptions& opts);
-
 using AddCommandFn = std::function<void(CLI::App&)>;
 struct CommandRegistrar {
   CommandRegistrar(int order, AddCommandFn add);

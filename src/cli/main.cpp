@@ -9,7 +9,6 @@
 
 #include "cli/command.h"
 #include "core/error.h"
-#include "core/log.h"
 #include "core/memory.h"
 #include "core/threads.h"
 
@@ -29,16 +28,6 @@ void add_registered_commands(CLI::App& app) {
   auto& r = registry();
   std::stable_sort(r.begin(), r.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [order, add] : r) add(app);
-}
-
-void add_common_options(CLI::App* cmd, CommonOptions& opts) {
-  cmd->add_option("--threads", opts.threads, "CPU threads for LibTorch (0 = all cores)")->default_val(0);
-  cmd->add_flag("--quiet,-q", opts.quiet, "No progress line; warnings and errors only");
-}
-
-void apply_common_options(const CommonOptions& opts) {
-  core::set_threads(opts.threads);
-  if (opts.quiet) core::set_log_level(core::LogLevel::kWarn);
 }
 
 }  // namespace duo::cli

@@ -33,3 +33,10 @@ template <typename... Args>
   do {                                       \
     if (!(cond)) ::duo::fail(__VA_ARGS__);   \
   } while (0)
+
+// DUO_ASSERT(cond): a precondition the caller has already validated (kernels assert, front ends
+// validate with DUO_CHECK). Failing it is a bug in duo, reported with the expression and place.
+#define DUO_ASSERT(cond)                                                                              \
+  do {                                                                                                \
+    if (!(cond)) ::duo::fail("internal error: assertion '{}' failed at {}:{}", #cond, __FILE__, __LINE__); \
+  } while (0)

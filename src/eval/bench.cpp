@@ -27,11 +27,11 @@ double now_seconds() {
 BenchSide run_side(const model::Model& model, const runtime::HeadLayout& layout, int64_t tokens,
                    const BenchOptions& opts, int64_t weight_bytes) {
   c10::NoGradGuard no_grad;
-  auto gen = at::detail::createCPUGenerator(opts.seed + static_cast<uint64_t>(tokens));
+  auto gen = at::detail::createCPUGenerator(static_cast<uint64_t>(opts.seed + tokens));
   auto ids = at::randint(3, model.config().vocab_size, {tokens}, gen, at::TensorOptions().dtype(at::kLong));
   BenchSide s;
   s.ran = true;
-  runtime::Decoder dec(model, layout, tokens + opts.decode_tokens, opts.backend);
+  runtime::Decoder dec(model, layout, tokens + opts.decode_tokens);
   double t0 = now_seconds();
   double c0 = process_cpu_seconds();
   int64_t next = dec.prefill(ids, opts.prefill_chunk).argmax().item<int64_t>();
@@ -94,6 +94,7 @@ BenchReport run_bench(const model::Model& model, const runtime::HeadLayout& mask
                       bool quiet) {
   DUO_CHECK(!opts.contexts.empty(), "bench: --contexts is empty; expected e.g. 4096,16384,32768");
   DUO_CHECK(opts.decode_tokens >= 1, "bench: --decode-tokens must be >= 1; got {}", opts.decode_tokens);
+  DUO_CHECK(opts.bandwidth_mib >= 1, "bench: --bandwidth-mib must be >= 1; got {}", opts.bandwidth_mib);
   BenchReport r;
   r.threads = at::get_num_threads();
   r.weight_bytes = weight_bytes_per_token(model);
@@ -103,7 +104,7 @@ BenchReport run_bench(const model::Model& model, const runtime::HeadLayout& mask
   // measured 28 GB/s after its runs, another 57 GB/s), and the bound uses the better of the two.
   // The buffer may only precede the runs where VmHWM can be reset, else it would be their peak.
   r.peak_per_side = reset_peak_rss();
-  if (r.peak_per_side) r.bandwidth_before_gb_per_s = measure_read_bandwidth(opts.bandwidth_bytes).read_gb_per_s;
+  if (r.peak_per_side) r.bandwidth_before_gb_per_s = measure_read_bandwidth(opts.bandwidth_mib << 20).read_gb_per_s;
   auto contexts = opts.contexts;
   std::sort(contexts.begin(), contexts.end());
   for (int64_t t : contexts) {
@@ -132,7 +133,7 @@ BenchReport run_bench(const model::Model& model, const runtime::HeadLayout& mask
     }
   }
   // Bandwidth last: its buffer must not raise the peak resident memory of the runs.
-  r.bandwidth_after_gb_per_s = measure_read_bandwidth(opts.bandwidth_bytes).read_gb_per_s;
+  r.bandwidth_after_gb_per_s = measure_read_bandwidth(opts.bandwidth_mib << 20).read_gb_per_s;
   r.bandwidth_gb_per_s = std::max(r.bandwidth_before_gb_per_s, r.bandwidth_after_gb_per_s);
   for (auto& row : r.rows) {
     for (BenchSide* s : {&row.full, &row.duo}) {

@@ -19,7 +19,6 @@
 #include <vector>
 
 #include "model/model.h"
-#include "runtime/decoder.h"
 #include "runtime/head_layout.h"
 
 namespace duo::eval {
@@ -28,10 +27,19 @@ struct BenchOptions {
   std::vector<int64_t> contexts = {4096, 16384, 32768};  // prompt lengths in tokens
   int64_t decode_tokens = 16;                             // decode steps timed after each prefill
   int64_t prefill_chunk = 0;                              // 0 = whole prompt at once
-  int64_t bandwidth_bytes = int64_t{1} << 30;             // buffer summed for the bandwidth
-  uint64_t seed = 0;                                      // prompt ids
+  int64_t bandwidth_mib = 1024;                           // buffer summed for the bandwidth (MiB)
+  int64_t seed = 0;                                       // prompt ids
   bool skip_full = false;                                 // masked runs only
-  runtime::CachedAttention backend = runtime::CachedAttention::kKernel;  // decode attention
+
+  template <class V>
+  void visit(V& v) {
+    v("contexts", contexts, "prompt lengths in tokens");
+    v("decode_tokens", decode_tokens, "decode steps timed per run (median reported)");
+    v("prefill_chunk", prefill_chunk, "prefill chunk size in tokens; 0 = whole prompt");
+    v("bandwidth_mib", bandwidth_mib, "buffer summed to measure the read bandwidth (MiB)");
+    v("seed", seed, "seed of the random prompt ids");
+    v("skip_full", skip_full, "run the mask only (no full-attention baseline)");
+  }
 };
 
 struct BenchSide {

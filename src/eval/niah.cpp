@@ -46,12 +46,16 @@ NiahEvalOptions resolve_niah_options(const fs::path& config, const std::vector<s
   io::resolve_options(first, config, sets);  // only to learn the kind
   NiahEvalOptions o = niah_defaults(first.kind);
   io::resolve_options(o, config, sets);
+  finish_niah_options(o);
+  return o;
+}
+
+void finish_niah_options(NiahEvalOptions& o) {
   o.prompt.kind = o.kind;
   DUO_CHECK(!o.context_lengths.empty() && !o.depth_percents.empty(),
             "niah: context_lengths and depth_percents must not be empty; got {} and {} values",
             o.context_lengths.size(), o.depth_percents.size());
   DUO_CHECK(o.max_new_tokens >= 1, "niah max_new_tokens: expected >= 1, got {}", o.max_new_tokens);
-  return o;
 }
 
 double NiahRun::mean_score() const {

@@ -46,6 +46,8 @@ NiahEvalOptions niah_defaults(const std::string& kind);
 // Defaults of the kind named in the config / --set (kind=...), then the YAML, then --set.
 // prompt.kind follows kind.
 NiahEvalOptions resolve_niah_options(const std::filesystem::path& config, const std::vector<std::string>& sets);
+// The last step of resolving: prompt.kind follows kind; refuses an empty grid or max_new_tokens < 1.
+void finish_niah_options(NiahEvalOptions& opts);
 
 struct NiahPoint {
   int64_t context_length = 0;

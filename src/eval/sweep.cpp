@@ -9,11 +9,11 @@
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "eval/model_setup.h"
 #include "io/svg.h"
 #include "mask/binarize.h"
 #include "mask/kv_budget.h"
 #include "mask/mask_dir.h"
+#include "mask/random_mask.h"
 #include "runtime/head_layout.h"
 
 namespace duo::eval {
@@ -56,8 +56,7 @@ std::vector<SweepPoint> run_sweep(const model::Model& model, const tokenizer::To
     SweepPoint p;
     auto b = mask::binarize_by_sparsity(gates, s);
     mask::ExportInfo info;
-    info.sink = opts.sink;
-    info.recent = opts.recent;
+    info.window = opts.window;
     info.source = gate_source;
     p.mask_dir = out_dir / "masks" / sweep_mask_name(s);
     mask::export_mask(p.mask_dir, b, info);
@@ -65,9 +64,9 @@ std::vector<SweepPoint> run_sweep(const model::Model& model, const tokenizer::To
     p.actual_sparsity = b.actual_sparsity;
     p.threshold = b.threshold;
     p.eval_tokens = eval_tokens;
-    p.kv_bytes = mask::kv_cache_bytes(b.mask, eval_tokens, opts.sink, opts.recent, cfg.head_dim, elem);
+    p.kv_bytes = mask::kv_cache_bytes(b.mask, eval_tokens, opts.window, cfg.head_dim, elem);
     p.kv_bytes_full = mask::kv_cache_bytes_full(cfg.n_layers, cfg.n_kv_heads, eval_tokens, cfg.head_dim, elem);
-    auto layout = runtime::HeadLayout::from_mask(b.mask, opts.sink, opts.recent);
+    auto layout = runtime::HeadLayout::from_mask(b.mask, opts.window);
     auto run = run_niah(model, tok, layout, opts.eval, quiet);
     write_niah_outputs(p.mask_dir / "eval", run, fmt::format("{} sparsity {:g}", opts.eval.kind, s));
     p.score = run.mean_score();
@@ -79,10 +78,10 @@ std::vector<SweepPoint> run_sweep(const model::Model& model, const tokenizer::To
         p.random_scores.push_back(p.score);  // only one mask has this many streaming heads
         continue;
       }
-      const auto rm = random_mask(cfg.n_layers, cfg.n_kv_heads,
-                                  static_cast<double>(n_stream) / static_cast<double>(n_heads),
-                                  static_cast<uint64_t>(r + 1));
-      auto rlayout = runtime::HeadLayout::from_mask(rm, opts.sink, opts.recent);
+      const auto rm = mask::random_mask(cfg.n_layers, cfg.n_kv_heads,
+                                        static_cast<double>(n_stream) / static_cast<double>(n_heads),
+                                        static_cast<uint64_t>(r + 1));
+      auto rlayout = runtime::HeadLayout::from_mask(rm, opts.window);
       auto rrun = run_niah(model, tok, rlayout, opts.eval, quiet);
       const auto rdir = p.mask_dir / fmt::format("random{}", r + 1);
       mask::write_gate_tsv(rdir / "full_attention_heads.tsv", rm);

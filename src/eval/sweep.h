@@ -12,16 +12,16 @@
 #include <string>
 #include <vector>
 
+#include "core/stream_window.h"
 #include "eval/niah.h"
 #include "mask/gate_table.h"
 
 namespace duo::eval {
 
 struct SweepOptions {
-  std::vector<double> sparsities = {0, 0.25, 0.5, 0.75, 0.9};
-  int64_t sink = 64;     // deploy sink of the exported masks
-  int64_t recent = 256;  // deploy recent window of the exported masks
-  NiahEvalOptions eval;  // the grid each mask is evaluated on
+  std::vector<double> sparsities = {0, 0.25, 0.5, 0.75, 0.9};  // fractions of streaming heads
+  StreamWindow window = kDeployWindow;  // deploy window of the exported (and random) masks
+  NiahEvalOptions eval;                 // the grid each mask is evaluated on
   int64_t random_masks = 0;  // per sparsity, also evaluate this many random masks of the same size
 };
 

@@ -55,18 +55,15 @@ MaskDir load_mask_dir(const fs::path& dir) {
             "--sparsity S --out DIR` first)",
             tsv.string(), dir.string());
   m.config = read_json_file(cfg);
-  m.sink = get_int(m.config, "sink_size", cfg);
-  m.recent = get_int(m.config, "recent_size", cfg);
-  DUO_CHECK(m.recent >= 1, "{}: key 'recent_size' must be >= 1; got {}", cfg.string(), m.recent);
+  m.window = StreamWindow::make(get_int(m.config, "sink_size", cfg), get_int(m.config, "recent_size", cfg),
+                                cfg.string() + " (sink_size, recent_size)");
   return m;
 }
 
 nlohmann::json export_mask(const fs::path& dir, const Binarized& b, const ExportInfo& info) {
-  DUO_CHECK(info.sink >= 0 && info.recent >= 1, "export: expected sink >= 0 and recent >= 1; got sink {}, recent {}",
-            info.sink, info.recent);
   nlohmann::json cfg;
-  cfg["sink_size"] = info.sink;
-  cfg["recent_size"] = info.recent;
+  cfg["sink_size"] = info.window.sink;
+  cfg["recent_size"] = info.window.recent;
   cfg["num_layers"] = b.mask.n_layers;
   cfg["num_kv_heads"] = b.mask.n_kv_heads;
   if (b.requested_sparsity >= 0) {
@@ -81,7 +78,7 @@ nlohmann::json export_mask(const fs::path& dir, const Binarized& b, const Export
   cfg["num_full_heads"] = n_full;
   cfg["num_streaming_heads"] = b.mask.size() - n_full;
   nlohmann::json ratios;
-  for (int64_t t : {4096, 32768, 131072}) ratios[std::to_string(t)] = kv_cache_ratio(b.mask, t, info.sink, info.recent);
+  for (int64_t t : {4096, 32768, 131072}) ratios[std::to_string(t)] = kv_cache_ratio(b.mask, t, info.window);
   cfg["kv_cache_ratio"] = ratios;
   cfg["source"] = info.source;
   if (!info.source_config.is_null()) cfg["source_config"] = info.source_config;

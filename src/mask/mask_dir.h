@@ -11,6 +11,7 @@
 
 #include <filesystem>
 
+#include "core/stream_window.h"
 #include "mask/binarize.h"
 #include "mask/gate_table.h"
 
@@ -29,16 +30,14 @@ GateSource load_gates(const std::filesystem::path& path);
 
 struct MaskDir {
   GateTable mask;          // binary: 1 full, 0 streaming
-  int64_t sink = 0;        // deploy sink size (tokens)
-  int64_t recent = 0;      // deploy recent window (tokens)
+  StreamWindow window;     // the deploy window (config.json: sink_size, recent_size)
   nlohmann::json config;   // the whole config.json
 };
 // Reads a folder written by export_mask; refuses non-binary tables (raw gates) with a hint.
 MaskDir load_mask_dir(const std::filesystem::path& dir);
 
 struct ExportInfo {
-  int64_t sink = 64;
-  int64_t recent = 256;
+  StreamWindow window = kDeployWindow;  // written as sink_size / recent_size
   std::string source;          // where the gates came from
   nlohmann::json source_config;  // the gate source's config.json (kept under "source_config")
 };

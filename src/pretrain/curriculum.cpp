@@ -37,11 +37,11 @@ int64_t Curriculum::stage_of(int64_t step) const {
   fail("curriculum: step {} is past the last stage (total steps {})", step, opts_.total_steps());
 }
 
-std::vector<TrainSample> Curriculum::batch(int64_t step) const {
+std::vector<WeightedSequence> Curriculum::batch(int64_t step) const {
   const int64_t stage = stage_of(step);
   const int64_t b = opts_.curriculum.stage_batch[static_cast<size_t>(stage)];
   const auto& gen = *gens_[static_cast<size_t>(stage)];
-  std::vector<TrainSample> out;
+  std::vector<WeightedSequence> out;
   const auto& copies = opts_.curriculum.stage_needle_copies;
   const int64_t max_copies = copies.empty() ? 0 : copies[static_cast<size_t>(stage)];
   for (int64_t i = 0; i < b; ++i) {
@@ -50,7 +50,7 @@ std::vector<TrainSample> Curriculum::batch(int64_t step) const {
     // The copy count and places of sample `index` of `stage`: a pure function of the options.
     std::mt19937_64 rng(static_cast<uint64_t>(opts_.seed) * 0x9E3779B97F4A7C15ULL + 1000003ULL * stage + index);
     const int64_t n = max_copies > 0 ? static_cast<int64_t>(rng() % static_cast<uint64_t>(max_copies + 1)) : 0;
-    out.push_back(make_train_sample(tok_, s, opts_.answer_weight, opts_.lm_weight, n, rng()));
+    out.push_back(make_weighted_sequence(tok_, s, opts_.answer_weight, opts_.lm_weight, n, rng()));
   }
   return out;
 }

@@ -25,7 +25,7 @@ class Curriculum {
   int64_t stage_of(int64_t step) const;  // throws outside [0, total steps)
   int64_t stage_start(int64_t stage) const;
   // The training sequences of `step` (stage_batch of its stage).
-  std::vector<TrainSample> batch(int64_t step) const;
+  std::vector<WeightedSequence> batch(int64_t step) const;
 
  private:
   const tokenizer::Tokenizer& tok_;

@@ -7,7 +7,7 @@
 
 namespace duo::pretrain {
 
-SequenceLoss sequence_loss(const model::Model& m, const TrainSample& s) {
+SequenceLoss sequence_loss(const model::Model& m, const WeightedSequence& s) {
   const auto t = static_cast<int64_t>(s.ids.size());
   DUO_CHECK(t >= 2 && static_cast<int64_t>(s.weights.size()) == t - 1,
             "pretrain loss: expected T >= 2 ids and T - 1 weights; got {} ids and {} weights", t, s.weights.size());

@@ -21,6 +21,6 @@ struct SequenceLoss {
 
 // Forward of s.ids [T] through embed, every layer (full attention), final norm and LM head;
 // logits [T, V] float32; cross-entropy of targets ids[1:] weighted by s.weights [T - 1].
-SequenceLoss sequence_loss(const model::Model& m, const TrainSample& s);
+SequenceLoss sequence_loss(const model::Model& m, const WeightedSequence& s);
 
 }  // namespace duo::pretrain

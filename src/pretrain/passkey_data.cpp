@@ -76,9 +76,10 @@ Span needle_key_span(const tokenizer::Tokenizer& tok, const data_gen::PasskeySam
   return {at, static_cast<int64_t>(key.size())};
 }
 
-TrainSample make_train_sample(const tokenizer::Tokenizer& tok, const data_gen::PasskeySample& s,
-                              double answer_weight, double lm_weight, int64_t needle_copies, uint64_t copy_seed) {
-  TrainSample out;
+WeightedSequence make_weighted_sequence(const tokenizer::Tokenizer& tok, const data_gen::PasskeySample& s,
+                                        double answer_weight, double lm_weight, int64_t needle_copies,
+                                        uint64_t copy_seed) {
+  WeightedSequence out;
   out.ids.assign(s.input_ids.begin(), s.input_ids.end());
   out.answer = answer_span(tok, s);
   const Span hidden = needle_key_span(tok, s);

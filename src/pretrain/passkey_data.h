@@ -45,7 +45,7 @@ Span answer_span(const tokenizer::Tokenizer& tok, const data_gen::PasskeySample&
 Span needle_key_span(const tokenizer::Tokenizer& tok, const data_gen::PasskeySample& s);
 
 // One training sequence: ids and the weight of each next-token prediction.
-struct TrainSample {
+struct WeightedSequence {
   std::vector<int64_t> ids;     // [T]
   std::vector<float> weights;   // [T - 1]: weights[t] weighs predicting ids[t + 1] from ids[0..t]
   Span answer;                  // answer tokens (targets), inside ids
@@ -60,8 +60,8 @@ struct TrainSample {
 // long-range recall of the original and weighs `answer_weight`; the answer follows the last copy.
 // Repeated needles make copying dense in the data, which is what lets a small model grow the copy
 // circuit (induction heads) early; later curriculum stages use none.
-TrainSample make_train_sample(const tokenizer::Tokenizer& tok, const data_gen::PasskeySample& s,
-                              double answer_weight, double lm_weight, int64_t needle_copies = 0,
-                              uint64_t copy_seed = 0);
+WeightedSequence make_weighted_sequence(const tokenizer::Tokenizer& tok, const data_gen::PasskeySample& s,
+                                        double answer_weight, double lm_weight, int64_t needle_copies = 0,
+                                        uint64_t copy_seed = 0);
 
 }  // namespace duo::pretrain

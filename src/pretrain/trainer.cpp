@@ -13,12 +13,14 @@
 #include "core/progress.h"
 #include "io/options.h"
 #include "model/model.h"
-#include "pretrain/adamw.h"
+#include "optim/adamw.h"
+#include "optim/clip.h"
+#include "optim/schedule.h"
 #include "pretrain/corpus_tokenizer.h"
 #include "pretrain/curriculum.h"
 #include "pretrain/hf_export.h"
 #include "pretrain/lm_loss.h"
-#include "pretrain/train_state.h"
+#include "pretrain/pretrain_state.h"
 #include "tokenizer/tokenizer.h"
 
 namespace duo::pretrain {
@@ -47,6 +49,11 @@ RecallReport run_eval(const model::Model& m, const tokenizer::Tokenizer& tok, co
   return r;
 }
 
+// Weight decay applies to the weight matrices; not to norms (1-d) nor to the token embedding.
+bool decays(const std::string& name, const at::Tensor& param) {
+  return param.dim() >= 2 && name.find("embed_tokens") == std::string::npos;
+}
+
 }  // namespace
 
 PretrainResult run_pretrain(const PretrainOptions& opts, const fs::path& out_dir, const RunControl& rc) {
@@ -54,11 +61,11 @@ PretrainResult run_pretrain(const PretrainOptions& opts, const fs::path& out_dir
   PretrainOptions o = opts;
   const auto t0 = std::chrono::steady_clock::now();
   fs::create_directories(out_dir);
-  const fs::path ckpt_path = out_dir / "checkpoint.safetensors";
+  const fs::path state_path = out_dir / "checkpoint.safetensors";
   const fs::path model_dir = out_dir / "model";
-  DUO_CHECK(rc.resume || !fs::exists(ckpt_path),
+  DUO_CHECK(rc.resume || !fs::exists(state_path),
             "{}: a checkpoint already exists; expected a fresh output folder (pass --resume to continue it)",
-            ckpt_path.string());
+            state_path.string());
   const std::string options_yaml = io::options_to_yaml(o);
   io::write_options_yaml(out_dir / "config.yaml", o);
 
@@ -67,19 +74,19 @@ PretrainResult run_pretrain(const PretrainOptions& opts, const fs::path& out_dir
   const auto tok = tokenizer::Tokenizer::load(model_dir / "tokenizer.json");
   const auto cfg = make_model_config(o.model, tok.vocab_size());
   const auto m = model::Model::random(cfg, static_cast<uint64_t>(o.seed));
-  NamedTensors params = m.named_weights();
+  optim::NamedTensors params = m.named_weights();
   for (auto& [name, p] : params) p.requires_grad_(true);
-  AdamW opt(params, AdamWOptions{o.beta1, o.beta2, o.eps, o.weight_decay});
+  optim::AdamW opt(params, optim::AdamWConfig{o.beta1, o.beta2, o.eps, o.weight_decay}, decays);
 
   int64_t step = 0;
-  if (rc.resume && fs::exists(ckpt_path)) {
-    const TrainState st = load_train_state(ckpt_path, opt);
+  if (rc.resume && fs::exists(state_path)) {
+    const PretrainState st = load_pretrain_state(state_path, opt);
     step = st.step;
     if (st.options_yaml != options_yaml) {
       core::log_warn("pretrain: the options differ from those the checkpoint was written with; continuing with the "
                      "new ones from step {}", step);
     }
-    core::log_info("pretrain: resumed {} at step {}", ckpt_path.string(), step);
+    core::log_info("pretrain: resumed {} at step {}", state_path.string(), step);
   }
   const int64_t total = o.total_steps();
   const Curriculum data(tok, o);
@@ -113,9 +120,9 @@ PretrainResult run_pretrain(const PretrainOptions& opts, const fs::path& out_dir
     }
     win_loss += step_loss * batch_weight;
     win_weight += batch_weight;
-    const double norm = clip_grad_norm(params, o.grad_clip);
+    const double norm = optim::clip_grad_norm(params, o.grad_clip);
     const int64_t horizon = o.schedule_steps > 0 ? o.schedule_steps : total;
-    const double lr = cosine_lr(step, horizon, o.warmup_steps, o.lr, o.min_lr_ratio);
+    const double lr = optim::cosine_lr(step, horizon, o.warmup_steps, o.lr, o.min_lr_ratio);
     opt.step(lr);
     if (step == first_step) result.first_loss = step_loss;
     result.last_loss = step_loss;
@@ -134,7 +141,7 @@ PretrainResult run_pretrain(const PretrainOptions& opts, const fs::path& out_dir
       win_correct = win_answer = win_recalled = win_seqs = 0;
     }
     if (step % o.checkpoint_every == 0 || step == total) {
-      save_train_state(ckpt_path, opt, TrainState{step, options_yaml});
+      save_pretrain_state(state_path, opt, PretrainState{step, options_yaml});
       write_hf_folder(model_dir, m);
       saved = true;
     }
@@ -143,7 +150,7 @@ PretrainResult run_pretrain(const PretrainOptions& opts, const fs::path& out_dir
     }
   }
   if (!saved) {
-    save_train_state(ckpt_path, opt, TrainState{step, options_yaml});
+    save_pretrain_state(state_path, opt, PretrainState{step, options_yaml});
     write_hf_folder(model_dir, m);
   }
   for (auto& [name, p] : params) {

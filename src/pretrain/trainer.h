@@ -4,7 +4,7 @@
 //
 // Output folder:
 //   config.yaml            the resolved options
-//   checkpoint.safetensors training state (weights, AdamW moments, step; see train_state.h)
+//   checkpoint.safetensors training state (weights, AdamW moments, step; see pretrain_state.h)
 //   model/                 the Hugging Face folder (hf_export.h), refreshed at every checkpoint
 //   eval.tsv               recall per evaluation: step, length, depth, correct, total
 //   recall.txt             the last evaluation as a table

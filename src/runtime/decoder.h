@@ -1,15 +1,15 @@
 // Decoder: a Llama-family model run token by token over a SplitKVCache (full cache for retrieval
 // heads, sink + recent ring for streaming heads), with chunked prefill and greedy decoding.
 //
-//   runtime::Decoder dec(model, HeadLayout::from_mask(mask.mask, mask.sink, mask.recent), capacity);
+//   runtime::Decoder dec(model, HeadLayout::from_mask(mask.mask, mask.window), capacity);
 //   at::Tensor last = dec.prefill(prompt_ids, /*chunk=*/512);   // [vocab] float32
 //   at::Tensor next = dec.step(token);                          // [vocab]
 //
 // Semantics (DESIGN.md section 1): the result does not depend on the chunk size. Each layer of a
 // chunk at positions p0 .. p0 + C - 1 computes q/k/v with RoPE at absolute positions; streaming
 // heads attend over (the ring as it was before the chunk) + (the chunk's own keys) under the
-// mask j < sink || i - j < recent, and only then is the chunk appended to the ring; full heads
-// append first and attend over the whole cache causally. The first chunk (p0 = 0) goes through
+// mask j < sink || i - j < recent; full heads attend over the whole cache before the chunk plus
+// the chunk causally; only then is the chunk appended to both stores. The first chunk (p0 = 0) goes through
 // attention::attend (blockwise kernels, block-sparse for streaming heads). With every head full
 // this is plain causal attention, equal to Model::logits up to rounding.
 #pragma once
@@ -25,18 +25,11 @@
 
 namespace duo::runtime {
 
-// How chunks after the first attend over the cache. Both give the same result (tests compare).
-enum class CachedAttention {
-  kKernel,  // attention::attend_chunk (kernels/cpu/decode_attention: tiled, threads split the cache)
-  kAten,    // runtime/cached_attention.h (ATen bmm + masked softmax; the readable version)
-};
-
 class Decoder {
  public:
   // capacity: total tokens (prompt + generated) when known, so the caches are allocated once;
   // 0 = grow as needed. The layout must match the model's [layers, kv heads].
-  Decoder(model::Model model, HeadLayout layout, int64_t capacity = 0,
-          CachedAttention backend = CachedAttention::kKernel);
+  Decoder(model::Model model, HeadLayout layout, int64_t capacity = 0);
 
   // Feeds ids [C] int64 at positions position() .. position() + C - 1 as one chunk and returns
   // the final normed hidden states [C, hidden] (before the LM head).
@@ -53,16 +46,9 @@ class Decoder {
 
  private:
   at::Tensor attend_layer(int64_t l, const model::Model::QKV& qkv, int64_t p0);
-  at::Tensor attend_layer_kernel(int64_t l, const model::Model::QKV& qkv, int64_t p0);
-  at::Tensor positions(int64_t n);  // arange(n) int64, a view of a cached tensor
-
-  CachedAttention backend_;
-  at::Tensor arange_;  // [>= n] int64 0, 1, 2, ... (the full cache's key positions)
 
   model::Model model_;
   SplitKVCache cache_;
-  std::vector<at::Tensor> full_idx_;    // [L] int64 [Hf] (undefined when none)
-  std::vector<at::Tensor> stream_idx_;  // [L] int64 [Hs]
   int64_t position_ = 0;
 };
 
@@ -70,7 +56,6 @@ struct GenerateOptions {
   int64_t max_new_tokens = 32;    // tokens to generate (>= 1)
   int64_t prefill_chunk = 0;      // prompt chunk size; 0 = the whole prompt at once
   std::vector<int64_t> stop_ids;  // stop once one of these is generated (it is kept)
-  CachedAttention backend = CachedAttention::kKernel;
 };
 
 struct GenerateResult {

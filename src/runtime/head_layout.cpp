@@ -5,17 +5,6 @@
 
 namespace duo::runtime {
 
-namespace {
-
-void check_window(const HeadLayout& h) {
-  DUO_CHECK(h.sink >= 0, "runtime: sink must be >= 0; got {}", h.sink);
-  if (h.total_stream() > 0) {
-    DUO_CHECK(h.recent >= 1, "runtime: streaming heads need recent >= 1; got recent {}", h.recent);
-  }
-}
-
-}  // namespace
-
 HeadLayout HeadLayout::all_full(int64_t n_layers, int64_t n_kv_heads) {
   HeadLayout h;
   h.n_layers = n_layers;
@@ -27,12 +16,11 @@ HeadLayout HeadLayout::all_full(int64_t n_layers, int64_t n_kv_heads) {
   return h;
 }
 
-HeadLayout HeadLayout::from_mask(const mask::GateTable& mask, int64_t sink, int64_t recent) {
+HeadLayout HeadLayout::from_mask(const mask::GateTable& mask, StreamWindow window) {
   HeadLayout h;
   h.n_layers = mask.n_layers;
   h.n_kv_heads = mask.n_kv_heads;
-  h.sink = sink;
-  h.recent = recent;
+  h.window = window;
   h.full.assign(static_cast<size_t>(mask.n_layers), {});
   h.stream.assign(static_cast<size_t>(mask.n_layers), {});
   for (int64_t l = 0; l < mask.n_layers; ++l) {
@@ -40,7 +28,6 @@ HeadLayout HeadLayout::from_mask(const mask::GateTable& mask, int64_t sink, int6
       (mask.at(l, g) != 0.0 ? h.full : h.stream)[static_cast<size_t>(l)].push_back(g);
     }
   }
-  check_window(h);
   return h;
 }
 
@@ -63,28 +50,29 @@ HeadLayout HeadLayout::from_plan(const model::AttentionPlan& plan, int64_t n_lay
     }
     if (!h.stream[static_cast<size_t>(l)].empty()) {
       if (!first) {
-        DUO_CHECK(spec.sink == h.sink && spec.recent == h.recent,
+        DUO_CHECK(spec.window == h.window,
                   "runtime: layer {} streams with sink {} / recent {}, but an earlier layer uses {} / {}; expected "
-                  "one sink and recent for the whole model", l, spec.sink, spec.recent, h.sink, h.recent);
+                  "one streaming window for the whole model", l, spec.window.sink, spec.window.recent, h.window.sink,
+                  h.window.recent);
       }
-      h.sink = spec.sink;
-      h.recent = spec.recent;
+      h.window = spec.window;
       first = false;
     }
   }
-  check_window(h);
   return h;
 }
 
+attention::LayerSpec HeadLayout::layer_spec(int64_t layer) const {
+  attention::LayerSpec spec;
+  spec.kinds.assign(static_cast<size_t>(n_kv_heads), attention::HeadKind::kFull);
+  for (int64_t g : stream[static_cast<size_t>(layer)]) spec.kinds[static_cast<size_t>(g)] = attention::HeadKind::kStreaming;
+  spec.window = window;
+  return spec;
+}
+
 model::AttentionPlan HeadLayout::to_plan() const {
-  model::AttentionPlan plan(static_cast<size_t>(n_layers));
-  for (int64_t l = 0; l < n_layers; ++l) {
-    auto& spec = plan[static_cast<size_t>(l)];
-    spec.kinds.assign(static_cast<size_t>(n_kv_heads), attention::HeadKind::kFull);
-    for (int64_t g : stream[static_cast<size_t>(l)]) spec.kinds[static_cast<size_t>(g)] = attention::HeadKind::kStreaming;
-    spec.sink = sink;
-    spec.recent = recent;
-  }
+  model::AttentionPlan plan;
+  for (int64_t l = 0; l < n_layers; ++l) plan.push_back(layer_spec(l));
   return plan;
 }
 

@@ -1,41 +1,69 @@
-// SplitKVCache: the decoder's per-layer KV cache made of two caches behind one interface (the
-// shape of llama.cpp's llama-kv-cache-iswa.h), DESIGN.md section 1 "Runtime semantics":
-//   - retrieval (full) heads: a contiguous cache [Hf, capacity, D] holding every token; slot t
+// The decoder's KV cache, DESIGN.md section 1 "Runtime semantics": per layer, two stores behind
+// one interface (the shape of llama.cpp's llama-kv-cache-iswa.h, which holds two llama_kv_cache
+// instances):
+//   - the full store, for retrieval (full) heads: [Hf, capacity, D] holding every token; slot t
 //     is token t. Preallocated to a known total length, else grown geometrically (x2).
-//   - streaming heads: a ring [Hs, S, D] with S = sink + recent slots (fewer while fewer tokens
-//     were appended); token t lives in slot t < sink ? t : sink + (t - sink) % recent, so the
-//     ring keeps exactly the sink tokens and the `recent` most recent ones.
+//   - the ring store, for streaming heads: [Hs, S, D] with S = window.slots() (fewer while fewer
+//     tokens were appended); token t lives in slot window.ring_slot(t), so the ring keeps exactly
+//     the sink tokens and the `recent` most recent ones.
+// The cache owns the head split: which KV heads of a layer are full and which stream (from a
+// HeadLayout), and it gathers a head kind's rows out of a tensor over every head and scatters
+// results back. The decoder asks it for a view per head kind and loops over the two kinds.
+//
 // Keys are stored AFTER RoPE, at their absolute positions (as the official runtime does); K and
 // V are kept in the model's compute dtype. Memory accounting (bytes()) is the size of the K/V
 // buffers actually allocated, so a preallocated cache of T tokens matches mask::kv_cache_bytes.
-// Copies are explicit: clone() deep-copies; the class itself is move-only.
+// Copies are explicit: clone() deep-copies; the classes themselves are move-only.
 #pragma once
 
 #include <ATen/core/Tensor.h>
 #include <c10/core/ScalarType.h>
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
+#include "attention/attention.h"
+#include "attention/decode.h"
 #include "runtime/head_layout.h"
 
 namespace duo::runtime {
 
-// One layer's two caches.
-struct LayerKV {
-  at::Tensor full_k;              // [Hf, cap, D]; undefined when the layer has no full head
-  at::Tensor full_v;              // [Hf, cap, D]
-  at::Tensor ring_k;              // [Hs, S, D]; undefined when the layer has no streaming head
-  at::Tensor ring_v;              // [Hs, S, D]
-  std::vector<int64_t> ring_pos;  // [S] absolute position held by each slot; -1 = empty
-  int64_t length = 0;             // tokens appended so far
-};
+using attention::HeadKind;
 
-// The streaming ring's keys and values in slot order, with the position held by each slot.
-struct RingView {
-  at::Tensor k;                   // [Hs, S, D]
-  at::Tensor v;                   // [Hs, S, D]
-  const std::vector<int64_t>* pos = nullptr;  // [S]; -1 = empty slot
+// The K/V of one head kind of one layer: a contiguous store (no window) or a ring (a window).
+class KVStore {
+ public:
+  KVStore() = default;
+  // heads: KV heads held (0 = an empty store); ring: the streaming window, or none for the full store.
+  KVStore(int64_t heads, int64_t head_dim, at::ScalarType dtype, int64_t capacity, std::optional<StreamWindow> ring);
+  KVStore(KVStore&&) = default;
+  KVStore& operator=(KVStore&&) = default;
+  KVStore(const KVStore&) = delete;
+  KVStore& operator=(const KVStore&) = delete;
+
+  // Appends tokens p0 .. p0 + C - 1 (p0 = length()); k, v [heads, C, D]. A ring writes only the
+  // tokens that survive.
+  void append(const at::Tensor& k, const at::Tensor& v);
+  // The cached keys and values with each slot's absolute position (-1 = empty ring slot).
+  attention::CacheView view() const;
+
+  int64_t heads() const { return heads_; }
+  int64_t length() const { return length_; }
+  bool is_ring() const { return ring_.has_value(); }
+  int64_t bytes() const;       // K and V buffers allocated
+  int64_t used_bytes() const;  // K and V slots holding tokens
+  KVStore clone() const;
+
+ private:
+  void reserve(int64_t tokens);  // grows the buffers to hold `tokens` tokens (a ring: up to its slots)
+
+  int64_t heads_ = 0, head_dim_ = 0, capacity_ = 0, length_ = 0;
+  at::ScalarType dtype_ = at::kFloat;
+  std::optional<StreamWindow> ring_;
+  at::Tensor k_, v_;  // [heads, allocated, D]
+  at::Tensor pos_;    // [allocated] int64: the ring's slot positions (-1 = empty); the full store's 0, 1, 2, ...
 };
 
 class SplitKVCache {
@@ -48,15 +76,17 @@ class SplitKVCache {
   SplitKVCache& operator=(const SplitKVCache&) = delete;
 
   // Appends C tokens at positions length(layer) .. length(layer) + C - 1. k, v: [Hkv, C, D] with
-  // every KV head of the layer (the cache picks its full and streaming heads). For streaming
-  // heads only the tokens that survive in the ring are written.
+  // every KV head of the layer (the cache routes each head to its store).
   void append(int64_t layer, const at::Tensor& k, const at::Tensor& v);
 
-  // Full heads: keys / values of tokens 0 .. length-1, a view into the buffer.
-  at::Tensor full_k(int64_t layer) const;  // [Hf, length, D]
-  at::Tensor full_v(int64_t layer) const;  // [Hf, length, D]
-  // Streaming heads: the ring as allocated (slots in slot order, positions alongside).
-  RingView ring(int64_t layer) const;
+  // Heads of one kind in a layer, and their store's view (cached K/V and slot positions).
+  int64_t heads(int64_t layer, HeadKind kind) const { return store(layer, kind).heads(); }
+  attention::CacheView view(int64_t layer, HeadKind kind) const { return store(layer, kind).view(); }
+  // x [Hkv * G, C, D] over every KV head (G rows per head: G = 1 for keys, the GQA group for
+  // queries) -> [H_kind * G, C, D], the rows of this kind's heads (x itself when all heads are it).
+  at::Tensor gather(int64_t layer, HeadKind kind, const at::Tensor& x) const;
+  // Writes part [H_kind * G, C, D] into out [Hkv * G, C, D] at this kind's heads.
+  void scatter(int64_t layer, HeadKind kind, const at::Tensor& part, at::Tensor& out) const;
 
   int64_t length(int64_t layer) const { return layers_[static_cast<size_t>(layer)].length; }
   const HeadLayout& layout() const { return layout_; }
@@ -64,26 +94,25 @@ class SplitKVCache {
   at::ScalarType dtype() const { return dtype_; }
   // Bytes of every K and V buffer allocated (capacity, not length).
   int64_t bytes() const;
-  // Bytes that hold tokens (full: length, ring: min(length, S)); what decoding reads per step.
+  // Bytes that hold tokens (full: length, ring: min(length, slots)); what decoding reads per step.
   int64_t used_bytes() const;
   // Deep copy (a snapshot to branch from, e.g. one prompt prefix for several questions).
   SplitKVCache clone() const;
-  // Ring slot of token t (see the file comment).
-  static int64_t ring_slot(int64_t t, int64_t sink, int64_t recent) {
-    return t < sink ? t : sink + (t - sink) % recent;
-  }
 
  private:
-  void ensure_full_capacity(LayerKV& c, int64_t hf, int64_t needed);
-  void ensure_ring_size(LayerKV& c, int64_t hs, int64_t needed);
+  struct Layer {
+    std::array<KVStore, 2> stores;      // indexed by HeadKind
+    std::array<at::Tensor, 2> indices;  // [H_kind] int64 KV head indices (undefined when H_kind is 0)
+    int64_t length = 0;                 // tokens appended so far
+  };
+  const KVStore& store(int64_t layer, HeadKind kind) const {
+    return layers_[static_cast<size_t>(layer)].stores[static_cast<size_t>(kind)];
+  }
 
   HeadLayout layout_;
   int64_t head_dim_;
   at::ScalarType dtype_;
-  int64_t capacity_;
-  std::vector<LayerKV> layers_;
-  std::vector<at::Tensor> full_idx_;    // [L] int64 [Hf] KV head indices (undefined if none)
-  std::vector<at::Tensor> stream_idx_;  // [L] int64 [Hs]
+  std::vector<Layer> layers_;
 };
 
 }  // namespace duo::runtime

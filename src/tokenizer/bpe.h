@@ -24,7 +24,7 @@
 
 namespace duo::tokenizer {
 
-class BpeModel : public Model {
+class BpeModel : public TokenModel {
  public:
   BpeModel(const Json& j, ModelTables tables, const std::string& where);
   // Reads vocab and merges from `j` itself.

@@ -9,7 +9,7 @@ namespace {
 
 // Maps each byte-level character back to its byte; a token holding any other character is
 // taken as raw UTF-8 (added tokens). Invalid UTF-8 in the result becomes U+FFFD.
-class ByteLevelDecoder : public Decoder {
+class ByteLevelDecoder : public TokenDecoder {
  public:
   void decode_chain(std::vector<std::string>& tokens) const override {
     std::string bytes;
@@ -33,7 +33,7 @@ class ByteLevelDecoder : public Decoder {
   }
 };
 
-class MetaspaceDecoder : public Decoder {
+class MetaspaceDecoder : public TokenDecoder {
  public:
   MetaspaceDecoder(std::string replacement, bool prepend) : replacement_(std::move(replacement)), prepend_(prepend) {}
   void decode_chain(std::vector<std::string>& tokens) const override {
@@ -57,7 +57,7 @@ class MetaspaceDecoder : public Decoder {
   bool prepend_;
 };
 
-class ReplaceDecoder : public Decoder {
+class ReplaceDecoder : public TokenDecoder {
  public:
   ReplaceDecoder(Pattern p, std::string content) : pattern_(std::move(p)), content_(std::move(content)) {}
   void decode_chain(std::vector<std::string>& tokens) const override {
@@ -71,7 +71,7 @@ class ReplaceDecoder : public Decoder {
 
 // Runs of <0xXX> tokens become the text their bytes spell; an invalid run becomes one U+FFFD
 // per byte (decoders/byte_fallback.rs).
-class ByteFallbackDecoder : public Decoder {
+class ByteFallbackDecoder : public TokenDecoder {
  public:
   void decode_chain(std::vector<std::string>& tokens) const override {
     std::vector<std::string> out;
@@ -116,7 +116,7 @@ class ByteFallbackDecoder : public Decoder {
   }
 };
 
-class FuseDecoder : public Decoder {
+class FuseDecoder : public TokenDecoder {
  public:
   void decode_chain(std::vector<std::string>& tokens) const override {
     std::string all;
@@ -126,7 +126,7 @@ class FuseDecoder : public Decoder {
 };
 
 // Removes up to `start` leading and `stop` trailing copies of one character from each token.
-class StripDecoder : public Decoder {
+class StripDecoder : public TokenDecoder {
  public:
   StripDecoder(uint32_t content, size_t start, size_t stop) : content_(content), start_(start), stop_(stop) {}
   void decode_chain(std::vector<std::string>& tokens) const override {
@@ -146,15 +146,15 @@ class StripDecoder : public Decoder {
   size_t start_, stop_;
 };
 
-class SequenceDecoder : public Decoder {
+class SequenceDecoder : public TokenDecoder {
  public:
-  explicit SequenceDecoder(std::vector<std::unique_ptr<Decoder>> parts) : parts_(std::move(parts)) {}
+  explicit SequenceDecoder(std::vector<std::unique_ptr<TokenDecoder>> parts) : parts_(std::move(parts)) {}
   void decode_chain(std::vector<std::string>& tokens) const override {
     for (const auto& p : parts_) p->decode_chain(tokens);
   }
 
  private:
-  std::vector<std::unique_ptr<Decoder>> parts_;
+  std::vector<std::unique_ptr<TokenDecoder>> parts_;
 };
 
 size_t count_field(const Json& j, const char* key, const std::string& where) {
@@ -166,7 +166,7 @@ size_t count_field(const Json& j, const char* key, const std::string& where) {
 
 }  // namespace
 
-std::unique_ptr<Decoder> make_decoder(const Json& j, const std::string& where) {
+std::unique_ptr<TokenDecoder> make_token_decoder(const Json& j, const std::string& where) {
   std::string type = type_of(j, where);
   if (type == "ByteLevel") return std::make_unique<ByteLevelDecoder>();
   if (type == "Metaspace") {
@@ -193,9 +193,9 @@ std::unique_ptr<Decoder> make_decoder(const Json& j, const std::string& where) {
   if (type == "Sequence") {
     const Json& list = require_field(j, "decoders", where);
     DUO_CHECK(list.is_array(), "{}: 'decoders' must be a list", where);
-    std::vector<std::unique_ptr<Decoder>> parts;
+    std::vector<std::unique_ptr<TokenDecoder>> parts;
     for (size_t i = 0; i < list.size(); ++i)
-      parts.push_back(make_decoder(list[i], where + ".decoders[" + std::to_string(i) + "]"));
+      parts.push_back(make_token_decoder(list[i], where + ".decoders[" + std::to_string(i) + "]"));
     return std::make_unique<SequenceDecoder>(std::move(parts));
   }
   unsupported(where, "decoder", type, "ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip, Sequence");

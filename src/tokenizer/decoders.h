@@ -10,14 +10,14 @@
 
 namespace duo::tokenizer {
 
-class Decoder {
+class TokenDecoder {
  public:
-  virtual ~Decoder() = default;
+  virtual ~TokenDecoder() = default;
   // Transforms the token strings in place (decode_chain in huggingface/tokenizers); the
   // decoded text is the concatenation of the result.
   virtual void decode_chain(std::vector<std::string>& tokens) const = 0;
 };
 
-std::unique_ptr<Decoder> make_decoder(const Json& j, const std::string& where);
+std::unique_ptr<TokenDecoder> make_token_decoder(const Json& j, const std::string& where);
 
 }  // namespace duo::tokenizer

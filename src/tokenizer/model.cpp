@@ -1,4 +1,4 @@
-// Model factory and vocabulary reading (see model.h).
+// TokenModel factory and vocabulary reading (see model.h).
 #include "tokenizer/model.h"
 
 #include "tokenizer/bpe.h"
@@ -74,7 +74,7 @@ void read_vocab(const ModelTables& tables, const std::string& where, StringIdMap
   }
 }
 
-std::unique_ptr<Model> make_model(const Json& j, ModelTables tables, const std::string& where) {
+std::unique_ptr<TokenModel> make_token_model(const Json& j, ModelTables tables, const std::string& where) {
   std::string type = type_of(j, where);
   if (type == "BPE") return std::make_unique<BpeModel>(j, std::move(tables), where);
   if (type == "WordLevel") return std::make_unique<WordLevelModel>(j, std::move(tables), where);

@@ -1,5 +1,5 @@
 // The model stage of a tokenizer: turns one pre-tokenized piece into ids. Implementations:
-// BPE (bpe.h) and WordLevel (word_level.h); make_model picks one from tokenizer.json's "model".
+// BPE (bpe.h) and WordLevel (word_level.h); make_token_model picks one from tokenizer.json's "model".
 #pragma once
 
 #include "tokenizer/json_fields.h"
@@ -13,9 +13,9 @@
 
 namespace duo::tokenizer {
 
-class Model {
+class TokenModel {
  public:
-  virtual ~Model() = default;
+  virtual ~TokenModel() = default;
   // Appends the ids of `piece` to `out`. Safe to call from several threads at once.
   virtual void tokenize(std::string_view piece, std::vector<int32_t>& out) const = 0;
   // -1 when absent.
@@ -42,7 +42,7 @@ bool add_merge(const Json& m, std::vector<std::pair<std::string, std::string>>& 
 
 // The model described by `j` ("type": BPE or WordLevel) and its tables; `where` names it in
 // errors.
-std::unique_ptr<Model> make_model(const Json& j, ModelTables tables, const std::string& where);
+std::unique_ptr<TokenModel> make_token_model(const Json& j, ModelTables tables, const std::string& where);
 
 // Reads the vocabulary into `ids` (token -> id) and `tokens` (id -> token).
 class StringIdMap;

@@ -20,9 +20,9 @@ struct Tokenizer::Impl {
   std::string source;
   std::unique_ptr<Normalizer> normalizer;
   std::unique_ptr<PreTokenizer> pre_tokenizer;
-  std::unique_ptr<Model> model;
+  std::unique_ptr<TokenModel> model;
   std::unique_ptr<PostProcessor> post_processor;
-  std::unique_ptr<Decoder> decoder;
+  std::unique_ptr<TokenDecoder> decoder;
   AddedVocabulary added;
   int64_t vocab_size = 0;
   std::optional<int32_t> bos, eos;
@@ -96,10 +96,10 @@ std::shared_ptr<Tokenizer::Impl> parse(const std::string& text, const std::strin
   const Json* m = component("model");
   DUO_CHECK(m != nullptr, "{}: missing field 'model'", source);
   if (!tables.has_vocab && !tables.has_merges) tables = tables_from_json(*m, source + ": model");
-  impl->model = make_model(*m, std::move(tables), source + ": model");
+  impl->model = make_token_model(*m, std::move(tables), source + ": model");
   if (const Json* p = component("post_processor"))
     impl->post_processor = make_post_processor(*p, source + ": post_processor");
-  if (const Json* d = component("decoder")) impl->decoder = make_decoder(*d, source + ": decoder");
+  if (const Json* d = component("decoder")) impl->decoder = make_token_decoder(*d, source + ": decoder");
   if (const Json* a = component("added_tokens"))
     impl->added.load(*a, source + ": added_tokens", impl->normalizer.get());
 

@@ -7,7 +7,7 @@
 
 namespace duo::tokenizer {
 
-class WordLevelModel : public Model {
+class WordLevelModel : public TokenModel {
  public:
   WordLevelModel(const Json& j, ModelTables tables, const std::string& where);
   void tokenize(std::string_view piece, std::vector<int32_t>& out) const override;

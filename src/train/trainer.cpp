@@ -14,10 +14,10 @@
 #include "io/svg.h"
 #include "mask/gate_table.h"
 #include "mask/mask_dir.h"
-#include "train/adamw.h"
-#include "train/checkpoint.h"
+#include "optim/adamw.h"
+#include "optim/schedule.h"
 #include "train/data_order.h"
-#include "train/schedule.h"
+#include "train/run_state.h"
 #include "train/two_way.h"
 
 namespace duo::train {
@@ -27,7 +27,7 @@ namespace {
 std::string fingerprint(const TrainOptions& o, const SampleSource& samples) {
   return fmt::format("model={} data={} shuffle={} sink={} recent={} lr={} reg_weight={} steps={} initial_value={} "
                      "init_gates={} seed={} dtype={} recompute={}",
-                     o.model, samples.describe(), o.shuffle, o.sink, o.recent, o.lr, o.reg_weight, o.steps,
+                     o.model, samples.describe(), o.shuffle, o.train_sink, o.train_recent, o.lr, o.reg_weight, o.steps,
                      o.initial_value, o.init_gates, o.seed, o.dtype, o.recompute);
 }
 
@@ -73,8 +73,8 @@ std::string run_config_json(const TrainOptions& o, const model::Model& model, co
   j["lr"] = o.lr;
   j["num_steps"] = o.steps;
   j["batch_size"] = 1;
-  j["sink_size"] = o.sink;
-  j["recent_size"] = o.recent;
+  j["sink_size"] = o.train_sink;  // the training window, official keys
+  j["recent_size"] = o.train_recent;
   j["reg_weight"] = o.reg_weight;
   j["initial_value"] = o.initial_value;
   j["seed"] = o.seed;
@@ -92,30 +92,30 @@ std::string run_config_json(const TrainOptions& o, const model::Model& model, co
 }
 
 TrainResult run_training(const TrainOptions& o, const model::Model& model, const SampleSource& samples, bool resume,
-                         const std::string& resolved_yaml) {
+                         const std::string& resolved_yaml, bool quiet) {
   const auto& cfg = model.config();
   const int64_t n_layers = cfg.n_layers, n_kv = cfg.n_kv_heads;
   DUO_CHECK(o.steps > 0, "train: key 'steps' must be > 0; got {}", o.steps);
   DUO_CHECK(o.lr > 0 && std::isfinite(o.lr), "train: key 'lr' must be a positive number; got {}", o.lr);
-  DUO_CHECK(o.sink >= 0 && o.recent >= 1, "train: expected sink >= 0 and recent >= 1; got sink {}, recent {}", o.sink,
-            o.recent);
+  const StreamWindow window = StreamWindow::make(o.train_sink, o.train_recent, "train: train_sink/train_recent");
   DUO_CHECK(o.checkpoint_every >= 0, "train: key 'checkpoint_every' must be >= 0; got {}", o.checkpoint_every);
   const fs::path out = o.output_dir;
-  const fs::path ckpt = out / "checkpoint" / "state.h5";
+  const fs::path state_file = out / "checkpoint" / "state.h5";
   const std::string fp = fingerprint(o, samples);
 
-  TrainState st;
-  if (resume && fs::exists(ckpt)) {
-    st = load_train_state(ckpt);
+  GateRunState st;
+  if (resume && fs::exists(state_file)) {
+    st = load_run_state(state_file);
     DUO_CHECK(st.fingerprint == fp, "{}: the checkpoint was made with other settings; expected '{}', got '{}'",
-              ckpt.string(), fp, st.fingerprint);
+              state_file.string(), fp, st.fingerprint);
     DUO_CHECK(st.gates.size(0) == n_layers && st.gates.size(1) == n_kv,
-              "{}: gates have shape [{}, {}] but the model has [{}, {}]", ckpt.string(), st.gates.size(0),
+              "{}: gates have shape [{}, {}] but the model has [{}, {}]", state_file.string(), st.gates.size(0),
               st.gates.size(1), n_layers, n_kv);
     core::log_info("resuming {} from step {}/{}", out.string(), st.step, o.steps);
   } else {
-    DUO_CHECK(!fs::exists(ckpt), "{}: this run folder already holds a checkpoint; pass --resume to continue it or "
-              "choose another output_dir", out.string());
+    DUO_CHECK(!fs::exists(state_file),
+              "{}: this run folder already holds a checkpoint; pass --resume to continue it or choose another "
+              "output_dir", out.string());
     if (resume) core::log_warn("--resume: no checkpoint in {}; starting from step 0", out.string());
     if (o.init_gates.empty()) {
       st.gates = at::full({n_layers, n_kv}, o.initial_value, at::kFloat);
@@ -133,27 +133,26 @@ TrainResult run_training(const TrainOptions& o, const model::Model& model, const
   core::write_file_atomic(out / "config.yaml", resolved_yaml);
   core::write_file_atomic(out / "config.json", run_config_json(o, model, samples));
 
-  AdamW adam(st.gates);
-  if (st.adam.m.defined()) adam.set_state(st.adam);
+  optim::AdamW adam({{kGatesName, st.gates}}, optim::AdamWConfig{});  // DuoAttention: betas (0.9, 0.999), no decay
+  if (!st.adam.m.empty()) adam.set_state(st.adam);
   DataOrder order(samples.size(), o.shuffle, static_cast<uint64_t>(o.seed));
   order.set_state(st.data_epoch, st.data_pos);
   TwoWayConfig tw;
-  tw.sink = o.sink;
-  tw.recent = o.recent;
+  tw.window = window;
   tw.reg_weight = o.reg_weight;
   tw.recompute = o.recompute;
 
-  int64_t last_saved = resume && fs::exists(ckpt) ? st.step : -1;
+  int64_t last_saved = resume && fs::exists(state_file) ? st.step : -1;
   auto save = [&]() {
     last_saved = st.step;
     st.adam = adam.state();
     st.data_epoch = order.epoch();
     st.data_pos = order.position();
-    save_train_state(ckpt, st);
+    save_run_state(state_file, st);
     mask::write_gate_tsv(out / "checkpoint" / "full_attention_heads.tsv", to_table(st.gates));
   };
 
-  core::Progress progress("train", o.steps, o.quiet);
+  core::Progress progress("train", o.steps, quiet);
   TrainResult result;
   while (st.step < o.steps) {
     const int64_t s = st.step;
@@ -168,11 +167,12 @@ TrainResult run_training(const TrainOptions& o, const model::Model& model, const
     if (!finite(r.loss) || !finite(r.distill) || !finite(r.reg) || !grad_ok) {
       fail("step {}: the loss is not finite (distill {}, reg {}{}); training stopped. {}", s + 1, r.distill, r.reg,
            grad_ok ? "" : ", gradient not finite",
-           last_saved >= 0 ? fmt::format("The last good checkpoint (step {}) is kept in {}", last_saved, ckpt.string())
-                           : std::string("No checkpoint had been written yet."));
+           last_saved >= 0
+               ? fmt::format("The last good checkpoint (step {}) is kept in {}", last_saved, state_file.string())
+               : std::string("No checkpoint had been written yet."));
     }
-    const double lr = lr_at(s, o.steps, o.lr);
-    adam.step(st.gates, r.grad.to(at::kFloat), lr);
+    const double lr = optim::duo_attention_lr(s, o.steps, o.lr);
+    adam.step(lr, {r.grad.to(at::kFloat)});
     append_history(st.history, r, lr, st.gates);
     st.step += 1;
     result.last_distill = r.distill;

@@ -27,9 +27,10 @@ struct TrainResult {
   double last_reg = 0.0;
 };
 
-// Runs (or, with resume, continues) training. `resolved_yaml` is written as config.yaml.
+// Runs (or, with resume, continues) training. `resolved_yaml` is written as config.yaml; quiet:
+// no progress line.
 TrainResult run_training(const TrainOptions& opts, const model::Model& model, const SampleSource& samples,
-                         bool resume, const std::string& resolved_yaml);
+                         bool resume, const std::string& resolved_yaml, bool quiet);
 
 // Official-format config.json for the run (sink_size, recent_size, lr, num_steps, ... plus ours).
 std::string run_config_json(const TrainOptions& opts, const model::Model& model, const SampleSource& samples);

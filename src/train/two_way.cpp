@@ -18,8 +18,7 @@ attention::LayerSpec full_spec() { return {}; }
 attention::LayerSpec gated_spec(const at::Tensor& alpha_row, const TwoWayConfig& cfg,
                                 std::shared_ptr<attention::GatedSaved> saved = nullptr) {
   attention::LayerSpec s;
-  s.sink = cfg.sink;
-  s.recent = cfg.recent;
+  s.window = cfg.window;
   s.alpha = alpha_row;
   s.saved = std::move(saved);
   return s;

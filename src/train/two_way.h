@@ -18,13 +18,13 @@
 
 #include <cstdint>
 
+#include "core/stream_window.h"
 #include "model/model.h"
 
 namespace duo::train {
 
 struct TwoWayConfig {
-  int64_t sink = 128;          // streaming sink during training (official 128)
-  int64_t recent = 256;        // streaming recent window during training (official 256)
+  StreamWindow window = kTrainWindow;  // the training window (official sink 128, recent 256)
   double reg_weight = 0.05;    // weight of mean(|alpha|)
   bool recompute = true;       // per-layer activation checkpointing
   bool keep_attention = true;  // with recompute: keep attention results instead of recomputing them

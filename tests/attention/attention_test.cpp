@@ -12,6 +12,7 @@
 
 #include "attention/attention.h"
 #include "attention/reference.h"
+#include "common/device_cases.h"
 #include "core/error.h"
 #include "core/threads.h"
 
@@ -21,6 +22,8 @@ using duo::attention::attend;
 using duo::attention::attend_reference;
 using duo::attention::HeadKind;
 using duo::attention::LayerSpec;
+using duo::testing::DeviceCase;
+using duo::testing::max_abs_diff;
 
 class Attention : public ::testing::Test {
  protected:
@@ -34,19 +37,29 @@ double max_diff(const at::Tensor& a, const at::Tensor& b) {
 LayerSpec make_spec(std::vector<HeadKind> kinds, int64_t sink, int64_t recent, int64_t window = 0) {
   LayerSpec s;
   s.kinds = std::move(kinds);
-  s.sink = sink;
-  s.recent = recent;
+  s.window = duo::StreamWindow(sink, recent);
   s.sliding_window = window;
   return s;
 }
 
-TEST_F(Attention, FullStreamingMixedMatchReference) {
+// attend() in each (device, dtype) against the reference on the same (rounded) inputs, in fp64
+// for fp64 and fp32 otherwise; tol bounds the max abs difference.
+class AttendCases : public ::testing::TestWithParam<DeviceCase> {
+ protected:
+  void SetUp() override { duo::core::set_threads(2); }
+};
+
+TEST_P(AttendCases, FullStreamingMixedGatedMatchReference) {
+  const DeviceCase& dc = GetParam();
+  const at::ScalarType ref_dtype = dc.dtype == at::kDouble ? at::kDouble : at::kFloat;
   at::manual_seed(10);
   const HeadKind F = HeadKind::kFull, S = HeadKind::kStreaming;
   struct C {
     int64_t t, g, d;
     LayerSpec spec;
   };
+  LayerSpec gated = make_spec({}, 8, 32);
+  gated.alpha = at::tensor({0.3, 0.9});
   const std::vector<C> cases = {
       {1, 1, 64, make_spec({F, F}, 0, 1)},
       {64, 2, 64, make_spec({}, 0, 1)},
@@ -56,31 +69,23 @@ TEST_F(Attention, FullStreamingMixedMatchReference) {
       {50, 8, 64, make_spec({S, S}, 128, 512)},  // T < sink and T < sink + recent
       {400, 2, 64, make_spec({F, S}, 0, 77)},    // sink = 0
       {400, 2, 64, make_spec({F, S}, 8, 40, 100)},
+      {200, 2, 64, gated},
   };
   for (const C& c : cases) {
     SCOPED_TRACE("T=" + std::to_string(c.t) + " G=" + std::to_string(c.g));
-    const at::Tensor q = at::randn({2 * c.g, c.t, c.d}), k = at::randn({2, c.t, c.d}), v = at::randn({2, c.t, c.d});
+    const at::Tensor q = dc.to(at::randn({2 * c.g, c.t, c.d})), k = dc.to(at::randn({2, c.t, c.d})),
+                     v = dc.to(at::randn({2, c.t, c.d}));
     const at::Tensor out = attend(q, k, v, c.spec);
     EXPECT_EQ(out.sizes(), q.sizes());
-    EXPECT_LT(max_diff(out, attend_reference(q, k, v, c.spec)), 2e-5);
+    EXPECT_EQ(out.scalar_type(), dc.dtype);
+    EXPECT_LT(max_abs_diff(out, attend_reference(q.to(ref_dtype), k.to(ref_dtype), v.to(ref_dtype), c.spec)), dc.tol);
   }
 }
 
-TEST_F(Attention, DtypesFloat64AndBf16) {
-  at::manual_seed(11);
-  LayerSpec spec = make_spec({HeadKind::kStreaming, HeadKind::kFull}, 8, 32);
-  const at::Tensor q = at::randn({4, 200, 64}, at::kDouble), k = at::randn({2, 200, 64}, at::kDouble),
-                   v = at::randn({2, 200, 64}, at::kDouble);
-  EXPECT_LT(max_diff(attend(q, k, v, spec), attend_reference(q, k, v, spec)), 1e-12);
-  const at::Tensor qb = q.to(at::kBFloat16), kb = k.to(at::kBFloat16), vb = v.to(at::kBFloat16);
-  const at::Tensor ob = attend(qb, kb, vb, spec);
-  EXPECT_EQ(ob.scalar_type(), at::kBFloat16);
-  EXPECT_LT(max_diff(ob, attend_reference(qb.to(at::kFloat), kb.to(at::kFloat), vb.to(at::kFloat), spec)), 2e-2);
-  spec.alpha = at::tensor({0.3, 0.9});
-  const at::Tensor og = attend(qb, kb, vb, spec);
-  EXPECT_EQ(og.scalar_type(), at::kBFloat16);
-  EXPECT_LT(max_diff(og, attend_reference(qb.to(at::kFloat), kb.to(at::kFloat), vb.to(at::kFloat), spec)), 2e-2);
-}
+INSTANTIATE_TEST_SUITE_P(Cpu, AttendCases,
+                         ::testing::Values(DeviceCase{at::kCPU, at::kFloat, 2e-5}, DeviceCase{at::kCPU, at::kDouble, 1e-12},
+                                           DeviceCase{at::kCPU, at::kBFloat16, 2e-2}),
+                         duo::testing::DeviceCaseName());
 
 TEST_F(Attention, GatedMatchesReferenceAndLimits) {
   at::manual_seed(12);
@@ -238,15 +243,14 @@ TEST_F(Attention, ErrorsNameWhatWasExpected) {
   } catch (const duo::Error& e) {
     EXPECT_NE(std::string(e.what()).find("multiple of KV heads"), std::string::npos) << e.what();
   }
-  LayerSpec s = make_spec({HeadKind::kStreaming}, 4, 0);
-  EXPECT_THROW(attend(at::randn({2, 10, 16}), at::randn({1, 10, 16}), at::randn({1, 10, 16}), s), duo::Error);
+  EXPECT_THROW(make_spec({HeadKind::kStreaming}, 4, 0), duo::Error);  // no window with recent < 1 exists
   const at::Tensor m = at::empty({2, 10, 16}, at::TensorOptions().device(at::kMeta));
   const at::Tensor mk = at::empty({1, 10, 16}, at::TensorOptions().device(at::kMeta));
   try {
     attend(m, mk, mk, LayerSpec{});
     FAIL() << "no error";
   } catch (const duo::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("without CUDA"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("no attention backend for it"), std::string::npos) << e.what();
   }
 }
 

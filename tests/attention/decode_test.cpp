@@ -5,11 +5,15 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "attention/attention.h"
 #include "attention/decode.h"
+#include "attention/reference.h"
+#include "common/device_cases.h"
 #include "core/threads.h"
 
 namespace {
@@ -17,6 +21,7 @@ namespace {
 using duo::attention::CacheView;
 using duo::attention::HeadKind;
 using duo::attention::LayerSpec;
+using duo::testing::DeviceCase;
 
 class Decode : public ::testing::Test {
  protected:
@@ -33,10 +38,10 @@ at::Tensor run_chunked(const at::Tensor& q, const at::Tensor& k, const at::Tenso
                        at::ScalarType cache_dtype = at::kFloat) {
   const int64_t hkv = k.size(0), t = k.size(1), d = k.size(2);
   const bool ring = kind == HeadKind::kStreaming;
-  const int64_t slots = ring ? spec.sink + spec.recent : t;
+  const int64_t slots = ring ? spec.window.slots() : t;
   at::Tensor kc = at::zeros({hkv, slots, d}, k.options().dtype(cache_dtype));
   at::Tensor vc = at::zeros({hkv, slots, d}, v.options().dtype(cache_dtype));
-  at::Tensor pos = at::full({slots}, -1, at::kLong);
+  at::Tensor pos = at::full({slots}, -1, at::TensorOptions().dtype(at::kLong).device(k.device()));
   std::vector<at::Tensor> outs;
   for (int64_t p0 = 0; p0 < t; p0 += chunk) {
     const int64_t n = std::min(chunk, t - p0);
@@ -48,7 +53,7 @@ at::Tensor run_chunked(const at::Tensor& q, const at::Tensor& k, const at::Tenso
     outs.push_back(use_reference ? duo::attention::attend_chunk_reference(qn, kn, vn, p0, view, kind, spec)
                                  : duo::attention::attend_chunk(qn, kn, vn, p0, view, kind, spec));
     for (int64_t tok = p0; tok < p0 + n; ++tok) {
-      const int64_t slot = ring ? duo::attention::ring_slot(tok, spec.sink, spec.recent) : tok;
+      const int64_t slot = ring ? spec.window.ring_slot(tok) : tok;
       kc.select(1, slot).copy_(k.select(1, tok));
       vc.select(1, slot).copy_(v.select(1, tok));
       pos[slot] = tok;
@@ -57,24 +62,78 @@ at::Tensor run_chunked(const at::Tensor& q, const at::Tensor& k, const at::Tenso
   return at::cat(outs, 1);
 }
 
-TEST_F(Decode, ChunkedEqualsUnchunkedForEveryChunkSize) {
+// The split-cache protocol in each (device, dtype): chunked equals one unchunked reference pass
+// on the same (rounded) inputs, computed in fp64 for fp64 and fp32 otherwise.
+class DecodeCases : public ::testing::TestWithParam<DeviceCase> {
+ protected:
+  void SetUp() override { duo::core::set_threads(2); }
+};
+
+TEST_P(DecodeCases, ChunkedEqualsUnchunkedForEveryChunkSize) {
+  const DeviceCase& dc = GetParam();
+  const at::ScalarType ref_dtype = dc.dtype == at::kDouble ? at::kDouble : at::kFloat;
   at::manual_seed(20);
   const int64_t t = 150;
   for (HeadKind kind : {HeadKind::kFull, HeadKind::kStreaming}) {
     for (int64_t g : {1, 4}) {
-      const at::Tensor q = at::randn({2 * g, t, 64}), k = at::randn({2, t, 64}), v = at::randn({2, t, 64});
+      const at::Tensor q = dc.to(at::randn({2 * g, t, 64})), k = dc.to(at::randn({2, t, 64})),
+                       v = dc.to(at::randn({2, t, 64}));
       LayerSpec spec;
       spec.kinds = {kind, kind};
-      spec.sink = 4;
-      spec.recent = 16;
-      const at::Tensor whole = duo::attention::attend(q, k, v, spec);
+      spec.window = duo::StreamWindow(4, 16);
+      const at::Tensor whole = duo::attention::attend_reference(q.to(ref_dtype), k.to(ref_dtype), v.to(ref_dtype), spec);
       for (int64_t chunk : {1, 7, 16, 40, 150}) {
         SCOPED_TRACE("kind " + std::to_string(int(kind)) + " G " + std::to_string(g) + " chunk " +
                      std::to_string(chunk));
-        EXPECT_LT(max_diff(run_chunked(q, k, v, kind, spec, chunk), whole), 2e-5);
+        const at::Tensor out = run_chunked(q, k, v, kind, spec, chunk, false, ref_dtype);
+        EXPECT_EQ(out.scalar_type(), dc.dtype);
+        EXPECT_LT(max_diff(out, whole), dc.tol);
       }
-      EXPECT_LT(max_diff(run_chunked(q, k, v, kind, spec, 7, /*use_reference=*/true), whole), 2e-5);
     }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cpu, DecodeCases,
+                         ::testing::Values(DeviceCase{at::kCPU, at::kFloat, 2e-5}, DeviceCase{at::kCPU, at::kDouble, 1e-12},
+                                           DeviceCase{at::kCPU, at::kBFloat16, 2e-2}),
+                         duo::testing::DeviceCaseName());
+
+TEST_F(Decode, ReferenceProtocolEqualsUnchunkedReference) {
+  // The reference through the same protocol (cache + chunk concatenated) equals the whole pass.
+  at::manual_seed(24);
+  const at::Tensor q = at::randn({4, 90, 32}), k = at::randn({2, 90, 32}), v = at::randn({2, 90, 32});
+  for (HeadKind kind : {HeadKind::kFull, HeadKind::kStreaming}) {
+    LayerSpec spec;
+    spec.kinds = {kind, kind};
+    spec.window = duo::StreamWindow(4, 16);
+    EXPECT_LT(max_diff(run_chunked(q, k, v, kind, spec, 7, /*use_reference=*/true),
+                       duo::attention::attend_reference(q, k, v, spec)),
+              2e-5);
+  }
+}
+
+TEST_F(Decode, CacheSlotsInAnyOrderWithEmptySlots) {
+  // A ring's slots hold positions in no particular order, some empty (-1): visibility follows
+  // the stored positions only.
+  at::manual_seed(3);
+  const int64_t hq = 4, hk = 2, d = 8, c = 5, p0 = 30;
+  std::vector<int64_t> pos;
+  for (int64_t j = 0; j < p0; ++j) pos.push_back(j);
+  pos.push_back(-1);
+  pos.push_back(-1);
+  std::shuffle(pos.begin(), pos.end(), std::mt19937(1));
+  const int64_t n = static_cast<int64_t>(pos.size());
+  const at::Tensor q = at::randn({hq, c, d}), kn = at::randn({hk, c, d}), vn = at::randn({hk, c, d});
+  const CacheView view{at::randn({hk, n, d}), at::randn({hk, n, d}), at::tensor(pos, at::kLong)};
+  for (int variant = 0; variant < 4; ++variant) {
+    const HeadKind kind = variant % 2 == 1 ? HeadKind::kStreaming : HeadKind::kFull;
+    LayerSpec spec;
+    spec.window = duo::StreamWindow(3, 6);
+    spec.sliding_window = variant >= 2 ? 9 : 0;
+    EXPECT_LT(max_diff(duo::attention::attend_chunk(q, kn, vn, p0, view, kind, spec),
+                       duo::attention::attend_chunk_reference(q, kn, vn, p0, view, kind, spec)),
+              2e-5)
+        << "variant " << variant;
   }
 }
 
@@ -83,8 +142,7 @@ TEST_F(Decode, RingAfterManyWrapAroundsEqualsReferenceRows) {
   const int64_t t = 700;  // recent 8: the ring wraps ~85 times
   LayerSpec spec;
   spec.kinds = {HeadKind::kStreaming};
-  spec.sink = 3;
-  spec.recent = 8;
+  spec.window = duo::StreamWindow(3, 8);
   const at::Tensor q = at::randn({8, t, 128}), k = at::randn({1, t, 128}), v = at::randn({1, t, 128});
   const at::Tensor whole = duo::attention::attend_reference(q, k, v, spec);
   // one token at a time (pure decode), then chunks of 13 (chunked prefill across wrap-arounds)

@@ -12,7 +12,8 @@
 // meaningful on a shared machine where wall times are inflated by other processes. Times are medians of --reps
 // runs after one warm-up run, except full attention at T > 8192: one run, no warm-up (a 32K
 // forward + backward takes minutes on 2 cores). A decode line times one new token against a
-// full cache of T keys and against a sink + recent ring.
+// full cache of T keys (and the ATen baseline of tests/bench/aten_decode_baseline.h on the same
+// cache) and against a sink + recent ring.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <c10/core/CPUAllocator.h>
@@ -28,6 +29,8 @@
 #include <utility>
 #include <vector>
 
+#include "aten_decode_baseline.h"
+#include "core/stream_window.h"
 #include "core/threads.h"
 #include "kernels/cpu/decode_attention.h"
 #include "kernels/cpu/flash_attention.h"
@@ -112,14 +115,14 @@ Timing measure(const std::function<void()>& fn, int reps, bool warmup) {
 }
 
 // Visible (query, key) pairs of one head.
-double visible_pairs(int64_t t, const kc::HeadMask& m) {
+double visible_pairs(int64_t t, const duo::kernels::HeadMask& m) {
   double n = 0;
   for (int64_t i = 0; i < t; ++i) {
     if (!m.streaming) {
       n += static_cast<double>(i + 1);
     } else {
-      const int64_t band_lo = std::max<int64_t>(0, i - m.recent + 1);
-      n += static_cast<double>(i + 1 - band_lo) + static_cast<double>(std::min(m.sink, band_lo));
+      const int64_t band_lo = std::max<int64_t>(0, i - m.window.recent + 1);
+      n += static_cast<double>(i + 1 - band_lo) + static_cast<double>(std::min(m.window.sink, band_lo));
     }
   }
   return n;
@@ -168,8 +171,7 @@ int main(int argc, char** argv) {
     kc::AttentionParams full;
     kc::AttentionParams stream;
     stream.streaming.assign(kv_heads, 1);
-    stream.sink = sink;
-    stream.recent = recent;
+    stream.window = duo::StreamWindow::make(sink, recent, "--sink/--recent");
     const double fwd_flops_full = 4.0 * dim * heads * visible_pairs(t, full.mask(0));
     const double fwd_flops_stream = 4.0 * dim * heads * visible_pairs(t, stream.mask(0));
     // Full attention above 8K runs once without warm-up (a 32K forward + backward takes minutes on
@@ -222,11 +224,16 @@ int main(int argc, char** argv) {
       const at::Tensor rk = k.narrow(1, t - slots, slots), rv = v.narrow(1, t - slots, slots);
       const at::Tensor rpos = at::arange(t - slots, t, at::kLong);
       kc::DecodeParams ds;
-      ds.mask = kc::HeadMask{true, sink, recent, 0};
+      ds.mask = duo::kernels::HeadMask{true, stream.window, 0};
       const Timing dr = measure([&] { kc::decode_attention(q1, k1, v1, t, rk, rv, rpos, ds); }, std::max(reps, 5), true);
+      // The ATen baseline (tests/bench/aten_decode_baseline.h) on the same full cache, same run.
+      const Timing da = measure([&] { duo::bench::aten_decode_attention(q1, t, k, v, pos, duo::kernels::HeadMask{}); },
+                                std::max(reps, 5), true);
       const double bytes = 2.0 * kv_heads * dim * 4.0;  // K and V bytes per cached token (fp32)
-      fmt::print("{:>6} decode 1 token: full cache {:.2f} ms ({:.1f} GB/s of KV), ring of {} slots {:.3f} ms\n", t,
-                 df.seconds * 1e3, bytes * t / df.seconds / 1e9, slots, dr.seconds * 1e3);
+      fmt::print("{:>6} decode 1 token: full cache {:.2f} ms ({:.1f} GB/s of KV; ATen baseline {:.2f} ms, {:.2f}x), "
+                 "ring of {} slots {:.3f} ms\n",
+                 t, df.seconds * 1e3, bytes * t / df.seconds / 1e9, da.seconds * 1e3, da.seconds / df.seconds, slots,
+                 dr.seconds * 1e3);
     }
   }
   return 0;

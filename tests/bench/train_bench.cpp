@@ -84,7 +84,7 @@ void run_one(const ModelConfig& cfg, const char* name, int64_t t, double mm, boo
   auto labels = at::zeros({t}, at::kBool);
   labels.narrow(0, t - 64, 64).fill_(true);
   auto alpha = at::full({cfg.n_layers, cfg.n_kv_heads}, 0.5f);
-  duo::train::TwoWayConfig tw;  // official sink 128, recent 256, recompute on
+  duo::train::TwoWayConfig tw;  // the official training window (kTrainWindow), recompute on
   tw.keep_attention = keep_attention;
   if (warm) duo::train::two_way_step(model, ids, labels, alpha, tw);
   const double c0 = cpu_seconds();
@@ -92,7 +92,7 @@ void run_one(const ModelConfig& cfg, const char* name, int64_t t, double mm, boo
   auto r = duo::train::two_way_step(model, ids, labels, alpha, tw);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const double cpu = cpu_seconds() - c0;
-  const double bound = step_flops(cfg, t, tw.sink, tw.recent) / (mm * 1e9);
+  const double bound = step_flops(cfg, t, tw.window.sink, tw.window.recent) / (mm * 1e9);
   std::printf("%-10s T=%6lld  step %8.2f s  FLOP bound %8.2f s  time/bound %5.2f  cpu/(bound x threads) %5.2f"
               "  (distill %.3g)",
               name, static_cast<long long>(t), s, bound, s / bound, cpu / (bound * at::get_num_threads()), r.distill);

@@ -46,7 +46,8 @@ TEST(Claim, TrainedGatesBeatRandomMasksOnDuoTiny) {
   ASSERT_EQ(r.code, 0) << r.out << r.err;
   r = run_duo("sweep -q --threads 1 --model '" + model.string() + "' --gates '" + (dir / "gates").string() +
                   "' --sparsities 0,0.5,0.75,1 --eval passkey --config '" + (src / "configs/eval/duo-tiny.yaml").string() +
-                  "' --set samples=2 --random 10 --sink 16 --recent 64 --out '" + (dir / "sweep").string() + "'",
+                  "' --set samples=2 --random 10 --deploy-sink 16 --deploy-recent 64 --out '" + (dir / "sweep").string() +
+                  "'",
               dir);
   ASSERT_EQ(r.code, 0) << r.out << r.err;
 

@@ -5,9 +5,12 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <fstream>
+#include <vector>
 
 #include "common/cli_runner.h"
 #include "common/tiny_checkpoint.h"
+#include "core/stream_window.h"
 #include "mask/gate_table.h"
 #include "mask/mask_dir.h"
 
@@ -41,6 +44,36 @@ TEST(ExportCli, OfficialPatternToMask) {
   EXPECT_EQ(full, 256 - 192);  // ceil(0.75 * 255) = 192 streaming heads
   EXPECT_NEAR(m.config["kv_cache_ratio"]["32768"].get<double>(), (64 * 32768.0 + 192 * 320.0) / (256 * 32768.0), 1e-12);
   EXPECT_NE(r.out.find("192 streaming"), std::string::npos) << r.out;
+  // The resolved options beside the official-format config.json.
+  const auto yaml = duo::testing::slurp(dir / "mask" / "export_config.yaml");
+  EXPECT_NE(yaml.find("rule: \"sparsity\""), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("sparsity: 0.75"), std::string::npos) << yaml;
+}
+
+TEST(ExportCli, OptionsFromYamlAndFlags) {
+  auto dir = fresh("export_yaml");
+  std::ofstream(dir / "gates.tsv") << "0.9\t0.1\n0.2\t0.8\n";
+  std::ofstream(dir / "export.yaml") << "gates: " << (dir / "gates.tsv").string()
+                                     << "\nrule: threshold\nthreshold: 0.5\ndeploy_sink: 4\ndeploy_recent: 8\n";
+  auto r = run_duo("export --config " + (dir / "export.yaml").string() + " --out " + (dir / "m1").string(), dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto m = duo::mask::load_mask_dir(dir / "m1");
+  EXPECT_EQ(m.window, (duo::StreamWindow{4, 8}));
+  EXPECT_EQ(m.mask.values, (std::vector<double>{1, 0, 0, 1}));
+  // --sparsity wins over the YAML's rule; --deploy-recent over its deploy_recent.
+  r = run_duo("export --config " + (dir / "export.yaml").string() + " --sparsity 0.75 --deploy-recent 6 --out " +
+                  (dir / "m2").string(),
+              dir);
+  ASSERT_EQ(r.code, 0) << r.err;
+  m = duo::mask::load_mask_dir(dir / "m2");
+  EXPECT_EQ(m.window, (duo::StreamWindow{4, 6}));
+  EXPECT_EQ(m.mask.values, (std::vector<double>{1, 0, 0, 0}));
+  EXPECT_NE(duo::testing::slurp(dir / "m2" / "export_config.yaml").find("rule: \"sparsity\""), std::string::npos);
+  // An invalid deploy window is refused, naming its keys, before anything is written.
+  r = run_duo("export --config " + (dir / "export.yaml").string() + " --recent 0 --out " + (dir / "m3").string(), dir);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("deploy_sink/deploy_recent"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir / "m3"));
 }
 
 TEST(ExportCli, BadInputsFailCleanly) {
@@ -68,11 +101,15 @@ TEST(ExportCli, BadInputsFailCleanly) {
 
 TEST(TrainCli, UnknownKeyAndMissingModelFailBeforeWriting) {
   auto dir = fresh("train_bad");
-  std::ofstream(dir / "t.yaml") << "model: nowhere\nlearning_rate: 0.1\n";
+  std::ofstream(dir / "t.yaml") << "model: nowhere\nthreads: 1\nquiet: true\ntrain_sink: 4\nlearning_rate: 0.1\n";
   auto r = run_duo("train --config " + (dir / "t.yaml").string() + " --set output_dir=" + (dir / "out").string(), dir);
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.err.find("unknown key 'learning_rate'"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir / "out"));
+  // The training window's keys are train_sink / train_recent; `sink` names no key.
+  r = run_duo("train --set model=nowhere --set sink=4 --set output_dir=" + (dir / "out").string(), dir);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("unknown key 'sink'"), std::string::npos) << r.err;
   r = run_duo("train --set model=" + (dir / "missing").string() + " --set data_config=x.yaml --set output_dir=" +
                   (dir / "out").string(),
               dir);

@@ -10,7 +10,7 @@
 #include <sstream>
 #include <string>
 
-#include "eval/eval_helpers.h"
+#include "common/passkey_tokenizer.h"
 #include "common/tiny_checkpoint.h"
 #include "core/atomic_file.h"
 #include "mask/binarize.h"
@@ -77,6 +77,33 @@ TEST(RuntimeCli, DecodeIdsMatchesGreedyForwardAndWritesJson) {
   EXPECT_EQ(j["kv_bytes"], mask::kv_cache_bytes_full(c.n_layers, c.n_kv_heads, 9, c.head_dim, 4));
   EXPECT_TRUE(j.contains("decode_ms_per_token"));
   EXPECT_TRUE(j.contains("prefill_tokens_per_second"));
+  // The resolved options beside the report.
+  const auto yaml = core::read_file(dir / "decode.config.yaml");
+  EXPECT_NE(yaml.find("max_new_tokens: 4"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("threads: 1"), std::string::npos) << yaml;
+}
+
+TEST(RuntimeCli, DecodeOptionsFromYamlSetAndFlags) {
+  auto dir = tiny_model_dir("cli_rt_decode_yaml");
+  core::write_file_atomic(dir / "decode.yaml", "ids: \"3,4,5\"\nmax_new_tokens: 2\nno_eos: true\nquiet: true\n");
+  auto json_path = dir / "decode.json";
+  // --set overrides the YAML, a flag given overrides both.
+  auto r = run_duo("decode --config '" + (dir / "decode.yaml").string() + "' --set max_new_tokens=5 --model '" +
+                   dir.string() + "' --max-new-tokens 3 --out '" + json_path.string() + "'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto j = nlohmann::json::parse(core::read_file(json_path));
+  EXPECT_EQ(j["prompt_tokens"], 3);
+  EXPECT_EQ(j["generated_ids"].size(), 3u);
+  const auto yaml = core::read_file(dir / "decode.config.yaml");
+  EXPECT_NE(yaml.find("max_new_tokens: 3"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("quiet: true"), std::string::npos) << yaml;
+  // Unknown keys and a missing model are errors.
+  r = run_duo("decode --config '" + (dir / "decode.yaml").string() + "' --set sink=4 --model '" + dir.string() + "'");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("unknown key 'sink'"), std::string::npos) << r.out;
+  r = run_duo("decode --ids 3,4");
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.out.find("decode: key 'model' is empty"), std::string::npos) << r.out;
 }
 
 TEST(RuntimeCli, DecodePromptFileWithAMaskFolder) {
@@ -85,8 +112,7 @@ TEST(RuntimeCli, DecodePromptFileWithAMaskFolder) {
   const auto& c = model.config();
   mask::GateTable gates{c.n_layers, c.n_kv_heads, {0.9, 0.1, 0.2, 0.8}};
   mask::ExportInfo info;
-  info.sink = 2;
-  info.recent = 5;
+  info.window = StreamWindow{2, 5};
   auto mask_dir = dir / "mask";
   auto b = mask::binarize_by_sparsity(gates, 0.5);
   mask::export_mask(mask_dir, b, info);
@@ -100,14 +126,13 @@ TEST(RuntimeCli, DecodePromptFileWithAMaskFolder) {
   const int64_t t = j["prompt_tokens"].get<int64_t>();
   EXPECT_GT(t, 10);
   EXPECT_TRUE(j.contains("text"));
-  EXPECT_EQ(j["kv_bytes"], mask::kv_cache_bytes(b.mask, t + 3, 2, 5, c.head_dim, 4));
+  EXPECT_EQ(j["kv_bytes"], mask::kv_cache_bytes(b.mask, t + 3, info.window, c.head_dim, 4));
   // The same tokens as the whole-sequence forward with the same streaming plan.
   model::AttentionPlan plan(static_cast<size_t>(c.n_layers));
   for (int64_t l = 0; l < c.n_layers; ++l) {
     for (int64_t h = 0; h < c.n_kv_heads; ++h)
       plan[l].kinds.push_back(b.mask.at(l, h) != 0 ? attention::HeadKind::kFull : attention::HeadKind::kStreaming);
-    plan[l].sink = 2;
-    plan[l].recent = 5;
+    plan[l].window = info.window;
   }
   auto tok = testing::passkey_tokenizer();
   std::vector<int64_t> ids;
@@ -154,6 +179,17 @@ TEST(RuntimeCli, NiahAndSweepWriteTheirFiles) {
   EXPECT_NE(text.find("\n0.5,0.500000,"), std::string::npos) << text;
   EXPECT_TRUE(fs::exists(sweep / "masks" / "s=0.5" / "full_attention_heads.tsv"));
   EXPECT_NE(core::read_file(sweep / "sweep.svg").find("<svg"), std::string::npos);
+  EXPECT_EQ(mask::load_mask_dir(sweep / "masks" / "s=0.5").window, (StreamWindow{2, 8}));
+  // The resolved options: the deploy window (flags --sink / --recent) and the grid's keys.
+  const auto yaml = core::read_file(sweep / "config.yaml");
+  for (const char* line : {"deploy_sink: 2", "deploy_recent: 8", "kind: \"passkey\"", "context_lengths: [64]",
+                           "sparsities: [0.0, 0.5, 1.0]"})
+    EXPECT_NE(yaml.find(line), std::string::npos) << line << "\n" << yaml;
+  // The same run from that YAML alone.
+  auto again = dir / "sweep_again";
+  r = run_duo("sweep -q --config '" + (sweep / "config.yaml").string() + "' --set out='" + again.string() + "'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(core::read_file(again / "sweep.md"), core::read_file(sweep / "sweep.md"));
 }
 
 TEST(RuntimeCli, BenchOnAPresetWithARandomMask) {
@@ -172,6 +208,9 @@ TEST(RuntimeCli, BenchOnAPresetWithARandomMask) {
   EXPECT_EQ(j["rows"][0]["full"]["kv_bytes"], 2 * 2 * total * 2 * 16 * 4);
   EXPECT_EQ(j["rows"][0]["duo"]["kv_bytes"], (2 * total + 2 * 12) * 2 * 16 * 4);
   EXPECT_GT(j["rows"][0]["ratios"]["kv_bytes_ratio"].get<double>(), 0.0);
+  const auto yaml = core::read_file(dir / "bench.config.yaml");
+  EXPECT_NE(yaml.find("deploy_recent: 8"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("contexts: [40, 24]"), std::string::npos) << yaml;
 }
 
 // duo re-executes itself with short idle waits for the thread pools unless the user chose them.

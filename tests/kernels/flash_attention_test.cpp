@@ -12,14 +12,17 @@
 #include <vector>
 
 #include "attention/reference.h"
+#include "common/device_cases.h"
+#include "core/stream_window.h"
 #include "core/threads.h"
 #include "kernels/cpu/flash_attention.h"
 #include "kernels/cpu/task_pool.h"
-#include "kernels/cpu/vec_math.h"
 
 namespace {
 
 namespace kc = duo::kernels::cpu;
+namespace kn = duo::kernels;
+using duo::testing::DeviceCase;
 using duo::attention::HeadKind;
 using duo::attention::LayerSpec;
 
@@ -41,9 +44,8 @@ kc::AttentionParams params_of(const Case& c) {
   kc::AttentionParams p;
   for (int64_t h = 0; h < c.hkv; ++h)
     p.streaming.push_back(c.streaming == 1 || (c.streaming == 2 && h % 2 == 0) ? 1 : 0);
-  p.sink = c.sink;
-  p.recent = c.recent;
-  p.window = c.window;
+  p.window = duo::StreamWindow(c.sink, c.recent);
+  p.sliding_window = c.window;
   p.q_rows = c.q_rows;
   p.stream_q_rows = c.q_rows;
   p.k_block = c.k_block;
@@ -54,8 +56,7 @@ LayerSpec spec_of(const Case& c) {
   LayerSpec s;
   const kc::AttentionParams p = params_of(c);
   for (uint8_t x : p.streaming) s.kinds.push_back(x ? HeadKind::kStreaming : HeadKind::kFull);
-  s.sink = c.sink;
-  s.recent = c.recent;
+  s.window = duo::StreamWindow(c.sink, c.recent);
   s.sliding_window = c.window;
   return s;
 }
@@ -109,134 +110,40 @@ std::vector<Case> forward_cases() {
   return cases;
 }
 
-TEST_F(FlashAttention, VecMathExpMatchesStd) {
-  std::vector<float> x = {0.0f, -1.0f, 1.0f, -87.5f, -90.0f, -1000.0f, -std::numeric_limits<float>::infinity(), 3.0f,
-                          -0.3f, -20.0f, 5.0f};
-  std::vector<float> y(x.size());
-  float sum = kc::exp_shift_sum(y.data(), x.data(), static_cast<int64_t>(x.size()), 0.5f);
-  double ref_sum = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    const double r = std::exp(double(x[i]) - 0.5);
-    ref_sum += r;
-    EXPECT_NEAR(y[i], r, 2e-7 * r + 1e-37) << "x=" << x[i];
-  }
-  EXPECT_NEAR(sum, ref_sum, 1e-6 * ref_sum);
-  EXPECT_EQ(y[6], 0.0f);
-  EXPECT_EQ(kc::row_max(x.data(), static_cast<int64_t>(x.size())), 5.0f);
-  EXPECT_EQ(kc::row_max(x.data(), 0), -std::numeric_limits<float>::infinity());
-}
+// The kernel in each (device, dtype) against the reference on the same (rounded) inputs, computed
+// in fp64 for fp64 and in fp32 otherwise; tol bounds the max abs difference of the outputs.
+class FlashForward : public ::testing::TestWithParam<DeviceCase> {
+ protected:
+  void SetUp() override { duo::core::set_threads(2); }
+};
 
-TEST_F(FlashAttention, FewRowProductsMatchMatmul) {
-  at::manual_seed(5);
-  for (int64_t d : {64, 128, 72, 5}) {
-    for (int64_t m : {1, 3, 16}) {
-      const int64_t n = 37, ld = d + 3;  // rows of k and v padded: a strided cache view
-      const at::Tensor q = at::randn({m, d});
-      const at::Tensor kbuf = at::randn({n, ld}), vbuf = at::randn({n, ld});
-      const at::Tensor k = kbuf.narrow(1, 0, d), v = vbuf.narrow(1, 0, d);
-      at::Tensor s = at::empty({m, n});
-      kc::dot_rows(q.data_ptr<float>(), m, kbuf.data_ptr<float>(), n, d, ld, s.data_ptr<float>());
-      EXPECT_LT((s - at::mm(q, k.t())).abs().max().item<double>(), 1e-4) << "d " << d << " m " << m;
-      const at::Tensor p = at::rand({m, n});
-      at::Tensor o = at::randn({m, d});
-      const at::Tensor expect = o + at::mm(p, v);
-      kc::accumulate_rows(p.data_ptr<float>(), m, vbuf.data_ptr<float>(), n, d, ld, o.data_ptr<float>());
-      EXPECT_LT((o - expect).abs().max().item<double>(), 1e-4) << "d " << d << " m " << m;
-    }
-  }
-}
-
-TEST_F(FlashAttention, MaskRunsAndBlockPlansAgreeWithPredicate) {
-  for (int streaming = 0; streaming < 2; ++streaming)
-    for (int64_t sink = 0; sink <= 5; ++sink)
-      for (int64_t recent = 1; recent <= 6; ++recent)
-        for (int64_t window = 0; window <= 7; ++window) {
-          const kc::HeadMask m{streaming == 1, sink, recent, window};
-          for (int64_t i = 0; i < 24; ++i) {
-            kc::Span runs[2];
-            const int count = m.visible_runs(i, runs);
-            for (int64_t j = 0; j < 26; ++j) {
-              bool in_runs = false;
-              for (int x = 0; x < count; ++x) in_runs |= j >= runs[x].begin && j < runs[x].end;
-              ASSERT_EQ(in_runs, m.visible(i, j)) << "i " << i << " j " << j << " sink " << sink << " recent "
-                                                  << recent << " window " << window << " streaming " << streaming;
-            }
-          }
-          // block plans: every visible pair lies in a non-empty block of the key spans / query span,
-          // and kFull blocks contain only visible pairs
-          const int64_t t = 23;
-          for (int64_t q0 = 0; q0 < t; q0 += 5) {
-            const int64_t q1 = std::min(t, q0 + 5);
-            for (int64_t i = q0; i < q1; ++i)
-              for (int64_t j = 0; j <= i; ++j) {
-                if (!m.visible(i, j)) continue;
-                bool covered = false;
-                for (const kc::Span& s : kc::key_spans(m, q0, q1)) covered |= j >= s.begin && j < s.end;
-                ASSERT_TRUE(covered) << "key " << j << " of query " << i;
-              }
-            for (int64_t k0 = 0; k0 < t; k0 += 3) {
-              const int64_t k1 = std::min(t, k0 + 3);
-              const kc::BlockState st = kc::block_state(m, q0, q1, k0, k1);
-              int visible = 0, total = 0;
-              for (int64_t i = q0; i < q1; ++i)
-                for (int64_t j = k0; j < k1; ++j) visible += m.visible(i, j), ++total;
-              if (st == kc::BlockState::kFull) {
-                ASSERT_EQ(visible, total);
-              }
-              if (st == kc::BlockState::kEmpty) {
-                ASSERT_EQ(visible, 0);
-              }
-            }
-          }
-          for (const kc::Span& kb : kc::key_blocks(m, t, 4)) {
-            const kc::Span qs = kc::query_span(m, kb.begin, kb.end, t);
-            for (int64_t j = kb.begin; j < kb.end; ++j)
-              for (int64_t i = 0; i < t; ++i)
-                if (m.visible(i, j)) {
-                  ASSERT_TRUE(i >= qs.begin && i < qs.end) << "query " << i << " key " << j;
-                }
-          }
-        }
-}
-
-TEST_F(FlashAttention, ForwardMatchesReference) {
+TEST_P(FlashForward, MatchesReference) {
+  const DeviceCase& dc = GetParam();
+  const at::ScalarType ref_dtype = dc.dtype == at::kDouble ? at::kDouble : at::kFloat;
   at::manual_seed(1);
   for (const Case& c : forward_cases()) {
     SCOPED_TRACE(describe(c));
-    const at::Tensor q = at::randn({c.hkv * c.g, c.t, c.d});
-    const at::Tensor k = at::randn({c.hkv, c.t, c.d});
-    const at::Tensor v = at::randn({c.hkv, c.t, c.d});
+    const at::Tensor q = dc.to(at::randn({c.hkv * c.g, c.t, c.d}));
+    const at::Tensor k = dc.to(at::randn({c.hkv, c.t, c.d}));
+    const at::Tensor v = dc.to(at::randn({c.hkv, c.t, c.d}));
     const kc::ForwardResult r = kc::flash_forward(q, k, v, params_of(c));
-    const at::Tensor ref = duo::attention::attend_positions_reference(
-        q, at::arange(c.t, at::kLong), k, v, at::arange(c.t, at::kLong), spec_of(c));
     ASSERT_EQ(r.out.sizes(), q.sizes());
-    EXPECT_LT((r.out - ref).abs().max().item<double>(), 2e-5);
-    if (c.t <= 700) {
-      EXPECT_LT((r.lse.to(at::kDouble) - reference_lse(q, k, c)).abs().max().item<double>(), 2e-5);
+    ASSERT_EQ(r.out.scalar_type(), dc.dtype);
+    const at::Tensor pos = at::arange(c.t, at::kLong);
+    const at::Tensor ref = duo::attention::attend_positions_reference(q.to(ref_dtype), pos, k.to(ref_dtype),
+                                                                      v.to(ref_dtype), pos, spec_of(c));
+    EXPECT_LT(duo::testing::max_abs_diff(r.out, ref), dc.tol);
+    if (c.t <= 700 && dc.dtype != at::kBFloat16) {
+      EXPECT_LT(duo::testing::max_abs_diff(r.lse, reference_lse(q, k, c)), dc.tol);
     }
   }
 }
 
-TEST_F(FlashAttention, ForwardDoubleAndBf16) {
-  at::manual_seed(2);
-  const Case c{150, 2, 2, 64, 2, 8, 20, 0, 32, 32};
-  const at::Tensor q = at::randn({4, c.t, c.d}, at::kDouble), k = at::randn({2, c.t, c.d}, at::kDouble),
-                   v = at::randn({2, c.t, c.d}, at::kDouble);
-  const at::Tensor pos = at::arange(c.t, at::kLong);
-  const at::Tensor ref = duo::attention::attend_positions_reference(q, pos, k, v, pos, spec_of(c));
-  const kc::ForwardResult rd = kc::flash_forward(q, k, v, params_of(c));
-  EXPECT_EQ(rd.out.scalar_type(), at::kDouble);
-  EXPECT_LT((rd.out - ref).abs().max().item<double>(), 1e-12);
-  const kc::ForwardResult rb =
-      kc::flash_forward(q.to(at::kBFloat16), k.to(at::kBFloat16), v.to(at::kBFloat16), params_of(c));
-  EXPECT_EQ(rb.out.scalar_type(), at::kBFloat16);
-  // bf16 inputs round q, k, v to 8 bits of mantissa; compare with the reference on the rounded
-  // inputs (fp32 accumulation) to within bf16 output rounding.
-  const at::Tensor ref_b = duo::attention::attend_positions_reference(
-      q.to(at::kBFloat16).to(at::kFloat), pos, k.to(at::kBFloat16).to(at::kFloat),
-      v.to(at::kBFloat16).to(at::kFloat), pos, spec_of(c));
-  EXPECT_LT((rb.out.to(at::kFloat) - ref_b).abs().max().item<double>(), 2e-2);
-}
+// bf16: inputs rounded to 8 bits of mantissa, fp32 accumulation, output rounded to bf16.
+INSTANTIATE_TEST_SUITE_P(Cpu, FlashForward,
+                         ::testing::Values(DeviceCase{at::kCPU, at::kFloat, 2e-5}, DeviceCase{at::kCPU, at::kDouble, 1e-12},
+                                           DeviceCase{at::kCPU, at::kBFloat16, 2e-2}),
+                         duo::testing::DeviceCaseName());
 
 TEST_F(FlashAttention, StreamingWithWideWindowEqualsFull) {
   at::manual_seed(3);
@@ -247,8 +154,7 @@ TEST_F(FlashAttention, StreamingWithWideWindowEqualsFull) {
     full.k_block = 24;
     kc::AttentionParams stream = full;
     stream.streaming = {1, 1};
-    stream.sink = 17;
-    stream.recent = std::max<int64_t>(1, t - 17);  // sink + recent >= T: every causal key visible
+    stream.window = duo::StreamWindow(17, std::max<int64_t>(1, t - 17));  // sink + recent >= T: every causal key visible
     const at::Tensor a = kc::flash_forward(q, k, v, full).out, b = kc::flash_forward(q, k, v, stream).out;
     EXPECT_LT((a - b).abs().max().item<double>(), 1e-6) << "T=" << t;
   }
@@ -340,9 +246,10 @@ TEST_F(FlashAttention, RejectsBadInputs) {
   kc::AttentionParams p;
   EXPECT_THROW(kc::flash_forward(at::randn({3, 4, 8}), at::randn({2, 4, 8}), at::randn({2, 4, 8}), p), std::exception);
   EXPECT_THROW(kc::flash_forward(at::randn({2, 4, 8}), at::randn({2, 5, 8}), at::randn({2, 5, 8}), p), std::exception);
-  p.streaming = {1};
-  p.recent = 0;
-  EXPECT_THROW(kc::flash_forward(at::randn({2, 4, 8}), at::randn({1, 4, 8}), at::randn({1, 4, 8}), p), std::exception);
+  // A streaming window with recent < 1 cannot be built, so no kernel ever sees one.
+  EXPECT_THROW(duo::StreamWindow(0, 0), duo::Error);
+  EXPECT_THROW(duo::StreamWindow(-1, 4), duo::Error);
+  EXPECT_THROW(duo::StreamWindow::make(4, 0, "--deploy-recent"), duo::Error);
 }
 
 }  // namespace

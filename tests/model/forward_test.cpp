@@ -148,8 +148,7 @@ TEST(Forward, GatesReceiveGradients) {
   duo::model::AttentionPlan plan(2);
   for (auto& s : plan) {
     s.alpha = at::full({2}, 0.5, at::kFloat).requires_grad_(true);
-    s.sink = 1;
-    s.recent = 3;
+    s.window = duo::StreamWindow(1, 3);
   }
   auto h = m.hidden(ids_tensor(kIds), plan);
   ASSERT_TRUE(h.requires_grad());

@@ -86,7 +86,7 @@ TEST(CorpusTokenizer, ClassicSamplesHaveNoUnknownTokensAndAnAnswerSpan) {
     auto hidden = needle_key_span(tok, s);
     EXPECT_TRUE(std::equal(s.input_ids.begin() + hidden.start, s.input_ids.begin() + hidden.end(),
                            s.input_ids.begin() + ans.start));
-    auto ts = make_train_sample(tok, s, 4.0, 1.0);
+    auto ts = make_weighted_sequence(tok, s, 4.0, 1.0);
     EXPECT_EQ(ts.weights.size() + 1, ts.ids.size());
     EXPECT_EQ(ts.weights[static_cast<size_t>(ans.start - 1)], 4.0f);
     EXPECT_EQ(ts.weights[static_cast<size_t>(hidden.start - 1)], 0.0f);
@@ -111,8 +111,8 @@ TEST(CorpusTokenizer, NeedleCopiesRepeatTheNeedleAndWeighTheirKeys) {
   const int64_t ns = s.needle_starts[0], ne = s.needle_ends[0], n = ne - ns;
   const std::vector<int64_t> needle(s.input_ids.begin() + ns, s.input_ids.begin() + ne);
   const auto hidden = needle_key_span(tok, s);
-  const auto plain = make_train_sample(tok, s, 4.0, 1.0);
-  const auto ts = make_train_sample(tok, s, 4.0, 1.0, /*needle_copies=*/3, /*copy_seed=*/42);
+  const auto plain = make_weighted_sequence(tok, s, 4.0, 1.0);
+  const auto ts = make_weighted_sequence(tok, s, 4.0, 1.0, /*needle_copies=*/3, /*copy_seed=*/42);
   ASSERT_EQ(ts.ids.size(), plain.ids.size() + 3 * static_cast<size_t>(n));
   // The answer moved by the inserted tokens and still holds the key.
   EXPECT_EQ(ts.answer.start, plain.answer.start + 3 * n);
@@ -135,8 +135,8 @@ TEST(CorpusTokenizer, NeedleCopiesRepeatTheNeedleAndWeighTheirKeys) {
   }
   EXPECT_EQ(found, 4);
   // Same seed, same sample; another seed, other places.
-  EXPECT_EQ(make_train_sample(tok, s, 4.0, 1.0, 3, 42).ids, ts.ids);
-  EXPECT_NE(make_train_sample(tok, s, 4.0, 1.0, 3, 43).ids, ts.ids);
+  EXPECT_EQ(make_weighted_sequence(tok, s, 4.0, 1.0, 3, 42).ids, ts.ids);
+  EXPECT_NE(make_weighted_sequence(tok, s, 4.0, 1.0, 3, 43).ids, ts.ids);
   std::filesystem::remove_all(path.parent_path());
 }
 

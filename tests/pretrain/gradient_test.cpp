@@ -38,7 +38,7 @@ TEST(PretrainGradient, EveryWeightMatchesFiniteDifferences) {
     for (auto& [name, p] : params) p.add_(at::randn(p.sizes(), gen, p.options()) * 0.1);
   }
 
-  TrainSample sample;
+  WeightedSequence sample;
   sample.ids = {1, 7, 12, 30, 7, 12, 5, 19, 33, 7, 12, 30, 8, 2};
   for (size_t i = 0; i + 1 < sample.ids.size(); ++i) sample.weights.push_back(i % 3 == 0 ? 4.0f : 0.5f);
   sample.answer = {10, 3};

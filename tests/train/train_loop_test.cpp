@@ -14,8 +14,8 @@
 #include "io/hdf5.h"
 #include "mask/gate_table.h"
 #include "model/model.h"
-#include "train/checkpoint.h"
 #include "train/loss.h"
+#include "train/run_state.h"
 #include "train/trainer.h"
 #include "train/two_way.h"
 
@@ -81,13 +81,12 @@ TrainOptions small_options(const fs::path& out) {
   TrainOptions o;
   o.model = "tiny";
   o.dataset = "memory";
-  o.sink = 4;
-  o.recent = 8;
+  o.train_sink = 4;
+  o.train_recent = 8;
   o.steps = 6;
   o.lr = 0.05;
   o.checkpoint_every = 2;
   o.output_dir = out.string();
-  o.quiet = true;
   return o;
 }
 
@@ -100,8 +99,7 @@ fs::path fresh_dir(const std::string& name) {
 attention::LayerSpec gated(const at::Tensor& a, int64_t sink, int64_t recent) {
   attention::LayerSpec s;
   s.alpha = a;
-  s.sink = sink;
-  s.recent = recent;
+  s.window = duo::StreamWindow(sink, recent);
   return s;
 }
 
@@ -112,8 +110,7 @@ TEST(TwoWay, LossEqualsSeparatelyComputedForwards) {
   auto s = make_sample(40, 5, 7);
   auto alpha = at::tensor({0.2f, 0.9f, 0.6f, 0.0f}).reshape({2, 2});
   TwoWayConfig cfg;
-  cfg.sink = 2;
-  cfg.recent = 6;
+  cfg.window = duo::StreamWindow(2, 6);
   cfg.reg_weight = 0.05;
   auto r = two_way_step(m, s.ids, s.label_mask, alpha, cfg);
   // Independent path: whole-model forwards with plans, then the loss by explicit loops.
@@ -149,8 +146,7 @@ TEST(TwoWay, GateGradientMatchesFiniteDifferencesInDouble) {
   auto s = make_sample(36, 4, 11);
   auto alpha = at::tensor({0.3, 0.8, 0.55, 0.1}, at::kDouble).reshape({2, 2});
   TwoWayConfig cfg;
-  cfg.sink = 2;
-  cfg.recent = 5;
+  cfg.window = duo::StreamWindow(2, 5);
   cfg.reg_weight = 0.05;
   auto r = two_way_step(m, s.ids, s.label_mask, alpha, cfg);
   ASSERT_EQ(r.grad.sizes(), alpha.sizes());
@@ -176,8 +172,7 @@ TEST(TwoWay, RecomputeMatchesPlainBackward) {
   auto s = make_sample(64, 6, 5);
   auto alpha = at::tensor({0.4f, 0.7f, 1.0f, 0.25f}).reshape({2, 2});
   TwoWayConfig a, b;
-  a.sink = b.sink = 2;
-  a.recent = b.recent = 8;
+  a.window = b.window = duo::StreamWindow(2, 8);
   a.recompute = true;
   b.recompute = false;
   auto ra = two_way_step(m, s.ids, s.label_mask, alpha, a);
@@ -194,8 +189,7 @@ TEST(TwoWay, KeptAttentionEqualsRecomputedAttention) {
   auto s = make_sample(80, 6, 9);
   auto alpha = at::tensor({0.4f, 0.7f, 0.9f, 0.25f}).reshape({2, 2});
   TwoWayConfig a, b;
-  a.sink = b.sink = 2;
-  a.recent = b.recent = 8;
+  a.window = b.window = duo::StreamWindow(2, 8);
   a.keep_attention = true;
   b.keep_attention = false;
   auto ra = two_way_step(m, s.ids, s.label_mask, alpha, a);
@@ -210,13 +204,13 @@ TEST(Trainer, ResumeAfterCrashIsBitwiseEqual) {
   auto data = samples(5);
   auto dir_a = fresh_dir("resume_a"), dir_b = fresh_dir("resume_b");
   MemorySamples full(data);
-  auto ra = run_training(small_options(dir_a), m, full, false, "a: 1\n");
+  auto ra = run_training(small_options(dir_a), m, full, false, "a: 1\n", /*quiet=*/true);
   // Crash during step 4 (the 4th sample fetch): checkpoint of step 2 remains, then resume.
   MemorySamples crashing(data, 3);
-  EXPECT_THROW(run_training(small_options(dir_b), m, crashing, false, "a: 1\n"), std::runtime_error);
-  EXPECT_EQ(load_train_state(dir_b / "checkpoint" / "state.h5").step, 2);
+  EXPECT_THROW(run_training(small_options(dir_b), m, crashing, false, "a: 1\n", /*quiet=*/true), std::runtime_error);
+  EXPECT_EQ(load_run_state(dir_b / "checkpoint" / "state.h5").step, 2);
   MemorySamples again(data);
-  auto rb = run_training(small_options(dir_b), m, again, true, "a: 1\n");
+  auto rb = run_training(small_options(dir_b), m, again, true, "a: 1\n", /*quiet=*/true);
   EXPECT_EQ(rb.steps, 6);
   EXPECT_TRUE(at::equal(ra.gates, rb.gates)) << ra.gates << rb.gates;
   EXPECT_EQ(core::read_file(dir_a / "full_attention_heads.tsv"), core::read_file(dir_b / "full_attention_heads.tsv"));
@@ -225,7 +219,7 @@ TEST(Trainer, ResumeAfterCrashIsBitwiseEqual) {
   EXPECT_EQ(ha.read_vector<float>("gates"), hb.read_vector<float>("gates"));
   // A second run into the same folder without --resume is refused (nothing is overwritten).
   MemorySamples more(data);
-  EXPECT_THROW(run_training(small_options(dir_a), m, more, false, ""), Error);
+  EXPECT_THROW(run_training(small_options(dir_a), m, more, false, "", /*quiet=*/true), Error);
   fs::remove_all(dir_a);
   fs::remove_all(dir_b);
 }
@@ -235,7 +229,7 @@ TEST(Trainer, OutputsAreWrittenAndGatesMove) {
   auto dir = fresh_dir("outputs");
   MemorySamples data(samples(3));
   auto o = small_options(dir);
-  auto r = run_training(o, m, data, false, "steps: 6\n");
+  auto r = run_training(o, m, data, false, "steps: 6\n", /*quiet=*/true);
   auto t = mask::read_gate_tsv(dir / "full_attention_heads.tsv");
   EXPECT_EQ(t.n_layers, 2);
   EXPECT_EQ(t.n_kv_heads, 2);
@@ -261,7 +255,7 @@ TEST(Trainer, OutputsAreWrittenAndGatesMove) {
   o2.init_gates = dir.string();
   o2.steps = 1;
   o2.lr = 1e-30;  // effectively no update: the loaded gates come back out (clamped to [0, 1])
-  auto r2 = run_training(o2, m, data, false, "");
+  auto r2 = run_training(o2, m, data, false, "", /*quiet=*/true);
   EXPECT_TRUE(at::allclose(r2.gates, r.gates.clamp(0, 1), 0, 1e-6)) << r2.gates << r.gates;
   fs::remove_all(dir);
   fs::remove_all(dir2);
@@ -282,14 +276,14 @@ TEST(Trainer, NonFiniteLossStopsAndKeepsLastCheckpoint) {
   o.checkpoint_every = 1;
   MemorySamples src(data);
   try {
-    run_training(o, m, src, false, "");
+    run_training(o, m, src, false, "", /*quiet=*/true);
     FAIL() << "expected an error";
   } catch (const Error& e) {
     std::string msg = e.what();
     EXPECT_NE(msg.find("step 3: the loss is not finite"), std::string::npos) << msg;
     EXPECT_NE(msg.find("last good checkpoint (step 2)"), std::string::npos) << msg;
   }
-  auto st = load_train_state(dir / "checkpoint" / "state.h5");
+  auto st = load_run_state(dir / "checkpoint" / "state.h5");
   EXPECT_EQ(st.step, 2);
   EXPECT_TRUE(at::isfinite(st.gates).all().item<bool>());
   fs::remove_all(dir);

@@ -1,5 +1,6 @@
-// Helpers of the eval tests: a tiny word-level tokenizer.json that covers the passkey variant's
-// text (built from the texts themselves), and a random model whose vocabulary covers it.
+// Test helpers for the eval grid (tests/eval, tests/cli): a tiny word-level tokenizer.json that
+// covers the passkey variant's text (built from the texts themselves), and a random model whose
+// vocabulary covers it.
 #pragma once
 
 #include <nlohmann/json.hpp>

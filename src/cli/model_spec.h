@@ -1,21 +1,23 @@
-// Command-line model and mask specs shared by decode / niah / sweep / bench.
+// The --model and --mask specs of the run commands (decode, niah, sweep, bench).
 //
 // A model spec is a model folder (config.json + safetensors), a preset YAML file
 // (configs/models/*.yaml, random weights), or a preset name looked up as
 // configs/models/<name>.yaml (relative to the working directory). A mask spec is "" / "full"
 // (every head full), a mask folder written by `duo export` (full_attention_heads.tsv +
-// config.json with sink_size / recent_size), or "random:S[:seed]" for a random mask with a
-// fraction S of streaming heads (rounded to whole heads; sink / recent from the caller).
+// config.json with its deploy window as sink_size / recent_size), or "random:S[:seed]" for a
+// random mask with a fraction S of streaming heads (rounded to whole heads; the deploy window
+// from the caller).
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <string>
 
+#include "core/stream_window.h"
 #include "model/model.h"
 #include "runtime/head_layout.h"
 
-namespace duo::eval {
+namespace duo::cli {
 
 struct LoadedModel {
   model::Model model;
@@ -29,15 +31,13 @@ LoadedModel load_model_spec(const std::string& spec, at::ScalarType dtype, uint6
 
 struct LoadedMask {
   runtime::HeadLayout layout;
-  std::string description;  // "full", "masks/x (sparsity 0.75)", "random:0.75"
+  std::string description;  // "full", "masks/x (sparsity 0.750, sink 64, recent 256)", "random:0.75"
 };
 
 // Resolves a mask spec for a model of [n_layers, n_kv_heads]; a mask folder of another shape is
-// refused with both shapes. sink / recent apply to "random:" masks (folders carry their own).
-LoadedMask load_mask_spec(const std::string& spec, int64_t n_layers, int64_t n_kv_heads, int64_t sink = 64,
-                          int64_t recent = 256);
+// refused with both shapes. `window` is the deploy window of "random:" masks (folders carry their
+// own).
+LoadedMask load_mask_spec(const std::string& spec, int64_t n_layers, int64_t n_kv_heads,
+                          StreamWindow window = kDeployWindow);
 
-// A random binary mask with round(sparsity * N) streaming heads out of N, chosen by `seed`.
-mask::GateTable random_mask(int64_t n_layers, int64_t n_kv_heads, double sparsity, uint64_t seed);
-
-}  // namespace duo::eval
+}  // namespace duo::cli

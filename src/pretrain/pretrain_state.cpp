@@ -1,5 +1,5 @@
-// Save and restore of the pretraining checkpoint (see train_state.h).
-#include "pretrain/train_state.h"
+// Save and restore of the pretraining state (see pretrain_state.h).
+#include "pretrain/pretrain_state.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
@@ -11,21 +11,25 @@
 namespace duo::pretrain {
 namespace {
 constexpr const char* kFormat = "duo-pretrain-state-v1";
-}
+constexpr const char* kFirstMoment = "adam_m.";
+constexpr const char* kSecondMoment = "adam_v.";
+}  // namespace
 
-void save_train_state(const std::filesystem::path& path, const AdamW& opt, const TrainState& state) {
-  NamedTensors tensors;
+void save_pretrain_state(const std::filesystem::path& path, const optim::AdamW& opt, const PretrainState& state) {
+  const optim::AdamWState adam = opt.state();
+  optim::NamedTensors tensors;
   for (const auto& [name, p] : opt.params()) tensors.emplace_back("param." + name, p.detach());
-  for (auto& item : opt.state()) tensors.push_back(std::move(item));
+  for (const auto& [name, p] : opt.params()) tensors.emplace_back(kFirstMoment + name, adam.m.at(name));
+  for (const auto& [name, p] : opt.params()) tensors.emplace_back(kSecondMoment + name, adam.v.at(name));
   std::filesystem::create_directories(path.parent_path());
   io::write_safetensors(path, tensors,
                         {{"format", kFormat},
                          {"step", std::to_string(state.step)},
-                         {"adam_steps", std::to_string(opt.steps())},
+                         {"adam_steps", std::to_string(adam.steps)},
                          {"options", state.options_yaml}});
 }
 
-TrainState load_train_state(const std::filesystem::path& path, AdamW& opt) {
+PretrainState load_pretrain_state(const std::filesystem::path& path, optim::AdamW& opt) {
   auto ck = io::Checkpoint::open(path);
   DUO_CHECK(ck.files().size() == 1, "{}: expected one safetensors file, got {}", path.string(), ck.files().size());
   const auto& meta = ck.files()[0]->metadata();
@@ -37,27 +41,25 @@ TrainState load_train_state(const std::filesystem::path& path, AdamW& opt) {
   };
   DUO_CHECK(get("format") == kFormat, "{}: metadata 'format' is '{}'; expected '{}'", path.string(), get("format"),
             kFormat);
-  TrainState st;
+  PretrainState st;
   st.step = std::stoll(get("step"));
   st.options_yaml = get("options");
-  const int64_t adam_steps = std::stoll(get("adam_steps"));
+  // Reads tensor `key`, which must exist with the shape of `like`.
+  auto tensor = [&](const std::string& key, const at::Tensor& like) {
+    DUO_CHECK(ck.contains(key), "{}: tensor '{}' is missing", path.string(), key);
+    return ck.tensor(key, like.sizes());
+  };
+  optim::AdamWState adam;
+  adam.steps = std::stoll(get("adam_steps"));
   {
     c10::NoGradGuard no_grad;
-    for (const auto& [name, p] : opt.params()) {
-      const std::string key = "param." + name;
-      DUO_CHECK(ck.contains(key), "{}: tensor '{}' is missing", path.string(), key);
-      p.copy_(ck.tensor(key, p.sizes()));
-    }
+    for (const auto& [name, p] : opt.params()) p.copy_(tensor("param." + name, p));
   }
-  NamedTensors moments;
   for (const auto& [name, p] : opt.params()) {
-    for (const char* prefix : {"adam_m.", "adam_v."}) {
-      const std::string key = prefix + name;
-      DUO_CHECK(ck.contains(key), "{}: tensor '{}' is missing", path.string(), key);
-      moments.emplace_back(key, ck.tensor(key, p.sizes()));
-    }
+    adam.m[name] = tensor(kFirstMoment + name, p);
+    adam.v[name] = tensor(kSecondMoment + name, p);
   }
-  opt.load_state(moments, adam_steps);
+  opt.set_state(adam);
   return st;
 }
 

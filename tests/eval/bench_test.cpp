@@ -1,0 +1,48 @@
+// The efficiency bench (eval/bench.h): both sides reported, KV bytes by the formula, weight bytes
+// read per token.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "common/passkey_tokenizer.h"
+#include "eval/bench.h"
+#include "mask/kv_budget.h"
+#include "mask/random_mask.h"
+#include "runtime/head_layout.h"
+
+namespace duo::eval {
+namespace {
+
+TEST(Bench, ReportsBothSidesWithFormulaKvBytes) {
+  auto model = model::Model::random(model::ModelConfig::from_json(testing::eval_model_config(96)), 3);
+  const auto& cfg = model.config();
+  const StreamWindow window{4, 8};
+  const auto half = mask::random_mask(cfg.n_layers, cfg.n_kv_heads, 0.5, /*seed=*/0);
+  const auto layout = runtime::HeadLayout::from_mask(half, window);
+  BenchOptions o;
+  o.contexts = {48, 24};
+  o.decode_tokens = 3;
+  o.bandwidth_mib = 8;
+  auto r = run_bench(model, layout, o, /*quiet=*/true);
+  ASSERT_EQ(r.rows.size(), 2u);
+  EXPECT_EQ(r.rows[0].tokens, 24);  // sorted
+  EXPECT_GT(r.bandwidth_gb_per_s, 0.0);
+  EXPECT_DOUBLE_EQ(r.bandwidth_gb_per_s, std::max(r.bandwidth_before_gb_per_s, r.bandwidth_after_gb_per_s));
+  for (const auto& row : r.rows) {
+    const int64_t total = row.tokens + o.decode_tokens;
+    EXPECT_EQ(row.duo.kv_bytes, mask::kv_cache_bytes(layout.to_mask(), total, window, cfg.head_dim, 4));
+    EXPECT_EQ(row.full.kv_bytes, mask::kv_cache_bytes_full(cfg.n_layers, cfg.n_kv_heads, total, cfg.head_dim, 4));
+    EXPECT_EQ(row.full.bytes_per_token, r.weight_bytes + row.full.kv_used_bytes);
+    EXPECT_GT(row.full.decode_ms_per_token, 0.0);
+    EXPECT_GT(row.duo.peak_rss_bytes, 0);
+  }
+  auto j = r.to_json();
+  EXPECT_TRUE(j["rows"][0]["ratios"].contains("decode_speedup_over_bytes_ratio"));
+  // Weights read per token: every parameter but the embedding table, plus one embedding row.
+  int64_t params = 0;
+  for (const auto& [name, t] : model.named_weights()) params += t.numel();
+  EXPECT_EQ(weight_bytes_per_token(model), (params - cfg.vocab_size * cfg.hidden_size + cfg.hidden_size) * 4);
+}
+
+}  // namespace
+}  // namespace duo::eval
