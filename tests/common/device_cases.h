@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,11 @@ inline std::string dtype_tag(at::ScalarType t) {
     case at::kHalf: return "fp16";
     default: return "other";
   }
+}
+
+// How gtest prints a case (test listings, failures): "cpu fp32 tol 2e-05".
+inline void PrintTo(const DeviceCase& c, std::ostream* os) {
+  *os << c.device.str() << " " << dtype_tag(c.dtype) << " tol " << c.tol;
 }
 
 // gtest parameter names: "cpu_fp32".
