@@ -68,15 +68,34 @@ Dataset Dataset::open(const std::filesystem::path& path) {
   d.offsets_ = r.read_vector<int64_t>("offsets");
   d.answers_ = r.read_strings("answers");
   const auto n_tokens = static_cast<int64_t>(d.input_ids_.size());
+  DUO_CHECK(d.offsets_.size() >= 2 || n_tokens > 0,
+            "{}: the dataset holds no samples ('offsets' has {} entries, 'input_ids' none); expected at least one "
+            "(write it again with duo gen-data)", path.string(), d.offsets_.size());
   DUO_CHECK(d.offsets_.size() >= 2 && d.offsets_.front() == 0 && d.offsets_.back() == n_tokens,
             "{}: 'offsets' must run from 0 to the token count {}; got {} entries ending at {}", path.string(), n_tokens,
             d.offsets_.size(), d.offsets_.empty() ? -1 : d.offsets_.back());
   for (size_t i = 1; i < d.offsets_.size(); ++i) {
     DUO_CHECK(d.offsets_[i] >= d.offsets_[i - 1], "{}: 'offsets' must not decrease; entry {} is {} after {}",
               path.string(), i, d.offsets_[i], d.offsets_[i - 1]);
+    DUO_CHECK(d.offsets_[i] > d.offsets_[i - 1], "{}: sample {} is empty (offsets[{}] == offsets[{}] == {}); expected "
+              "at least one token", path.string(), i - 1, i - 1, i, d.offsets_[i]);
   }
   DUO_CHECK(static_cast<int64_t>(d.label_mask_.size()) == n_tokens,
             "{}: 'label_mask' has {} entries; expected {} (one per token)", path.string(), d.label_mask_.size(), n_tokens);
+  // The whole file is checked here, not when a sample is drawn: a bad sample late in the file
+  // must not fail a run hours in (or never, when the run is shorter than the file).
+  for (size_t i = 0; i + 1 < d.offsets_.size(); ++i) {
+    bool any_label = false;
+    for (auto t = static_cast<size_t>(d.offsets_[i]); t < static_cast<size_t>(d.offsets_[i + 1]); ++t) {
+      DUO_CHECK(d.input_ids_[t] >= 0, "{}: sample {} token {} has id {}; expected a non-negative id", path.string(),
+                i, t - static_cast<size_t>(d.offsets_[i]), d.input_ids_[t]);
+      DUO_CHECK(d.label_mask_[t] <= 1, "{}: sample {} token {} has label flag {}; expected 0 or 1", path.string(), i,
+                t - static_cast<size_t>(d.offsets_[i]), static_cast<int>(d.label_mask_[t]));
+      any_label |= d.label_mask_[t] != 0;
+    }
+    DUO_CHECK(any_label, "{}: sample {} has no label tokens; expected at least one (label_mask all 0)", path.string(),
+              i);
+  }
   DUO_CHECK(d.answers_.size() + 1 == d.offsets_.size(), "{}: 'answers' has {} entries; expected {} (one per sample)",
             path.string(), d.answers_.size(), d.offsets_.size() - 1);
   auto attrs = r.attr_names("");
@@ -88,6 +107,17 @@ Dataset Dataset::open(const std::filesystem::path& path) {
   if (r.has("needle_starts")) d.needle_starts_ = r.read_vector<int64_t>("needle_starts");
   if (r.has("depths")) d.depths_ = r.read_vector<double>("depths");
   return d;
+}
+
+void Dataset::check_token_ids(int64_t vocab_size) const {
+  for (size_t i = 0; i + 1 < offsets_.size(); ++i) {
+    for (auto t = static_cast<size_t>(offsets_[i]); t < static_cast<size_t>(offsets_[i + 1]); ++t) {
+      DUO_CHECK(input_ids_[t] < vocab_size,
+                "{}: sample {} token {} has id {}; expected an id in [0, {}) (the model's vocab_size; dataset made "
+                "with another tokenizer?)",
+                path_.string(), i, t - static_cast<size_t>(offsets_[i]), input_ids_[t], vocab_size);
+    }
+  }
 }
 
 int64_t Dataset::length(int64_t i) const {

@@ -63,9 +63,13 @@ struct DatasetSample {
 // The whole file in memory (a 2000-sample, 32K-token set is ~160 MB).
 class Dataset {
  public:
-  // Throws duo::Error naming the file when it is missing, not a duo dataset, or inconsistent
-  // (offsets not ascending from 0 to the token count, arrays of different lengths).
+  // Throws duo::Error naming the file when it is missing, not a duo dataset, empty, or
+  // inconsistent (offsets not strictly ascending from 0 to the token count, arrays of different
+  // lengths, an empty sample, a sample without label tokens, a negative id, a flag not 0/1).
+  // The whole file is checked here, before any sample is used.
   static Dataset open(const std::filesystem::path& path);
+  // Throws naming the first sample and token whose id is >= vocab_size.
+  void check_token_ids(int64_t vocab_size) const;
   int64_t size() const { return static_cast<int64_t>(offsets_.size()) - 1; }
   DatasetSample sample(int64_t i) const;
   int64_t length(int64_t i) const;  // tokens of sample i

@@ -12,6 +12,7 @@
 #include "cli/run_options.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/file_checks.h"
 #include "eval/bench.h"
 #include "io/options.h"
 
@@ -47,7 +48,10 @@ void run_bench_cmd(BenchCommandOptions o) {
   duo::cli::apply_common_options(o.common);
   duo::cli::require_key(o.model, "bench", "model", "--model", "a model folder or preset");
   duo::cli::require_key(o.mask, "bench", "mask", "--mask", "a mask folder or random:SPARSITY");
+  duo::eval::check_bench_options(o.bench);
   const fs::path config_out = o.out.empty() ? fs::path() : duo::cli::config_path_beside(o.out);
+  if (!o.out.empty()) duo::core::check_output_file(o.out, "bench: --out");  // before any work
+  if (!o.out.empty()) duo::core::check_output_file(config_out, "bench: --out's config");
   const auto dtype = duo::model::parse_dtype(o.dtype, "--dtype");
   auto loaded = duo::cli::load_model_spec(o.model, dtype);
   const auto& cfg = loaded.model.config();

@@ -15,6 +15,9 @@
 #include "cli/run_options.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/file_checks.h"
+#include "core/log.h"
+#include "core/printable.h"
 #include "io/json.h"
 #include "io/options.h"
 #include "mask/kv_budget.h"
@@ -36,6 +39,7 @@ struct DecodeOptions {
   std::string dtype = "fp32";   // compute dtype
   std::string out;              // JSON report ("" = none)
   bool no_eos = false;          // keep going past the end-of-sequence token
+  bool allow_long_context = false;  // decode past max_position_embeddings (with a warning)
   CommonOptions common;         // threads, quiet
 
   template <class V>
@@ -49,6 +53,8 @@ struct DecodeOptions {
     v("dtype", dtype, "compute dtype: fp32 | bf16");
     v("out", out, "write prompt length, generated ids, timings and KV bytes as JSON (and FILE.config.yaml)");
     v("no_eos", no_eos, "do not stop at the end-of-sequence token");
+    v("allow_long_context", allow_long_context,
+      "decode past the model's max_position_embeddings (warns; refused otherwise)");
     common.visit(v);
   }
 };
@@ -57,7 +63,16 @@ void run_decode(DecodeOptions a) {
   duo::cli::apply_common_options(a.common);
   duo::cli::require_key(a.model, "decode", "model", "--model", "a model folder or preset");
   DUO_CHECK(a.prompt_file.empty() != a.ids.empty(), "decode: give exactly one of --prompt-file and --ids");
+  DUO_CHECK(a.max_new_tokens >= 1, "decode: key 'max_new_tokens' (--max-new-tokens) must be >= 1; got {}",
+            a.max_new_tokens);
+  DUO_CHECK(a.prefill_chunk >= 0,
+            "decode: key 'prefill_chunk' (--prefill-chunk) must be >= 0 (0 = whole prompt); got {}", a.prefill_chunk);
+  std::vector<int64_t> prompt;
+  if (!a.ids.empty()) prompt = duo::cli::parse_id_list(a.ids);  // before the model loads
   const fs::path config_out = a.out.empty() ? fs::path() : duo::cli::config_path_beside(a.out);
+  if (!a.out.empty()) duo::core::check_output_file(a.out, "decode: --out");  // before any work
+  if (!a.out.empty()) duo::core::check_output_file(config_out, "decode: --out's config");
+  if (!a.prompt_file.empty()) duo::core::check_input_file(a.prompt_file, "decode: --prompt-file");
   const auto dtype = duo::model::parse_dtype(a.dtype, "--dtype");
   auto loaded = duo::cli::load_model_spec(a.model, dtype);
   const auto& cfg = loaded.model.config();
@@ -65,13 +80,17 @@ void run_decode(DecodeOptions a) {
 
   std::optional<duo::tokenizer::Tokenizer> tok;
   if (!loaded.dir.empty() && fs::exists(loaded.dir / "tokenizer.json")) tok = duo::tokenizer::Tokenizer::load(loaded.dir);
-  std::vector<int64_t> prompt;
-  if (!a.ids.empty()) {
-    prompt = duo::cli::parse_id_list(a.ids);
-  } else {
+  if (a.ids.empty()) {
     DUO_CHECK(tok.has_value(), "decode: --prompt-file needs {}/tokenizer.json; none found (use --ids)",
               loaded.dir.empty() ? a.model : loaded.dir.string());
     const std::string text = duo::core::read_file(a.prompt_file);
+    if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+      duo::core::log_warn("decode: {} is empty; decoding from the special tokens alone", a.prompt_file);
+    }
+    if (const size_t bad = duo::core::count_invalid_utf8(text); bad > 0) {
+      duo::core::log_warn("decode: {} is not valid UTF-8: {} invalid bytes (the first at byte offset {}) are encoded "
+                          "as U+FFFD", a.prompt_file, bad, duo::core::first_invalid_utf8(text));
+    }
     for (int32_t id : tok->encode(text, /*add_special_tokens=*/true)) prompt.push_back(id);
   }
   DUO_CHECK(!prompt.empty(), "decode: the prompt is empty; expected at least one token");
@@ -79,6 +98,16 @@ void run_decode(DecodeOptions a) {
     DUO_CHECK(prompt[i] >= 0 && prompt[i] < cfg.vocab_size,
               "decode: prompt token at position {} out of range; expected 0 <= id < {}, got {}", i, cfg.vocab_size,
               prompt[i]);
+  }
+  // Past max_position_embeddings RoPE runs at positions the model never saw: refuse unless asked.
+  const int64_t total = static_cast<int64_t>(prompt.size()) + a.max_new_tokens;
+  if (total > cfg.max_position_embeddings) {
+    DUO_CHECK(a.allow_long_context,
+              "decode: the prompt ({} tokens) + max_new_tokens ({}) = {} is past the model's max_position_embeddings "
+              "({}); expected at most {} (pass --allow-long-context to decode anyway)",
+              prompt.size(), a.max_new_tokens, total, cfg.max_position_embeddings, cfg.max_position_embeddings);
+    duo::core::log_warn("decode: {} tokens is past the model's max_position_embeddings ({}); expect degraded output",
+                        total, cfg.max_position_embeddings);
   }
   duo::runtime::GenerateOptions go;
   go.max_new_tokens = a.max_new_tokens;
@@ -95,8 +124,8 @@ void run_decode(DecodeOptions a) {
     text = tok->decode(out, /*skip_special_tokens=*/true);
   }
   const int64_t elem = static_cast<int64_t>(c10::elementSize(dtype));
-  const int64_t total = r.prompt_tokens + static_cast<int64_t>(r.tokens.size());
-  const int64_t full_bytes = duo::mask::kv_cache_bytes_full(cfg.n_layers, cfg.n_kv_heads, total, cfg.head_dim, elem);
+  const int64_t used = r.prompt_tokens + static_cast<int64_t>(r.tokens.size());
+  const int64_t full_bytes = duo::mask::kv_cache_bytes_full(cfg.n_layers, cfg.n_kv_heads, used, cfg.head_dim, elem);
   if (tok) {
     std::printf("%s\n", text.c_str());
   } else {
@@ -143,6 +172,8 @@ void add_command(CLI::App& app) {
   s->option("--out", "Write prompt length, generated ids, timings and KV bytes as JSON (and FILE.config.yaml)",
             &DecodeOptions::out);
   s->flag("--no-eos", "Do not stop at the end-of-sequence token", &DecodeOptions::no_eos);
+  s->flag("--allow-long-context", "Decode past the model's max_position_embeddings (with a warning)",
+          &DecodeOptions::allow_long_context);
   s->common_flags(&DecodeOptions::common);
   cmd->callback([s] { run_decode(s->resolve()); });
 }

@@ -10,6 +10,7 @@
 #include "cli/command.h"
 #include "cli/run_options.h"
 #include "core/error.h"
+#include "core/file_checks.h"
 #include "io/options.h"
 #include "mask/binarize.h"
 #include "mask/mask_dir.h"
@@ -50,10 +51,15 @@ void run_export(ExportOptions o) {
   duo::cli::apply_common_options(o.common);
   duo::cli::require_key(o.gates, "export", "gates", "--gates", "a run folder, pattern folder or TSV");
   duo::cli::require_key(o.out, "export", "out", "--out", "the output mask folder");
+  duo::core::check_output_folder(o.out, "export: --out");
   DUO_CHECK(o.rule == "sparsity" || o.rule == "threshold",
             "export: give exactly one of --sparsity and --threshold (or key 'rule': sparsity | threshold); "
             "got rule '{}'", o.rule);
   const bool by_sparsity = o.rule == "sparsity";
+  DUO_CHECK(!by_sparsity || (o.sparsity >= 0.0 && o.sparsity <= 1.0),
+            "export: key 'sparsity' (--sparsity) must be a fraction of heads in [0, 1]; got {}", o.sparsity);
+  DUO_CHECK(o.layers >= 0, "export: key 'layers' (--layers) must be >= 0 (0 = any); got {}", o.layers);
+  DUO_CHECK(o.kv_heads >= 0, "export: key 'kv_heads' (--kv-heads) must be >= 0 (0 = any); got {}", o.kv_heads);
   ExportInfo info;
   info.window = o.window.window();
   GateSource src = load_gates(o.gates);

@@ -14,6 +14,7 @@
 #include "cli/run_options.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/file_checks.h"
 #include "core/log.h"
 #include "core/sha256.h"
 #include "core/threads.h"
@@ -46,6 +47,8 @@ fs::path tokenizer_json(const std::string& arg) {
 void run(const Args& a) {
   duo::cli::apply_common_options(a.common);
   DUO_CHECK(!a.out.empty() || a.preview > 0, "gen-data: expected --out FILE.h5 or --preview N, got neither");
+  if (!a.out.empty()) duo::core::check_output_file(a.out, "gen-data: --out");  // before the slow part
+  if (!a.out.empty()) duo::core::check_output_file(duo::cli::config_path_beside(a.out), "gen-data: --out's config");
   duo::data_gen::GenOptions opts;
   duo::io::resolve_options(opts, a.config, a.sets);  // defaults < YAML < --set; unknown keys are errors
   duo::data_gen::validate_options(opts);  // before the slow part

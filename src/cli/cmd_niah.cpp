@@ -12,6 +12,7 @@
 #include "cli/model_spec.h"
 #include "cli/run_options.h"
 #include "core/error.h"
+#include "core/file_checks.h"
 #include "eval/niah.h"
 #include "io/options.h"
 #include "tokenizer/tokenizer.h"
@@ -47,6 +48,7 @@ void run_niah_cmd(NiahOptions o, bool print_config) {
     return;
   }
   duo::cli::require_key(o.model, "niah", "model", "--model", "a model folder with tokenizer.json");
+  duo::core::check_output_folder(o.out, "niah: --out");  // before any work
   auto loaded = duo::cli::load_model_spec(o.model, duo::model::parse_dtype(o.dtype, "--dtype"));
   DUO_CHECK(!loaded.dir.empty() && fs::exists(loaded.dir / "tokenizer.json"),
             "niah: {} has no tokenizer.json; expected a model folder with its tokenizer", o.model);

@@ -16,6 +16,7 @@
 #include "cli/run_options.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/file_checks.h"
 #include "eval/sweep.h"
 #include "io/options.h"
 #include "mask/mask_dir.h"
@@ -58,6 +59,8 @@ void run_sweep_cmd(SweepCommandOptions o) {
   DUO_CHECK(o.sweep.random_masks >= 0, "sweep: random_masks (--random) expects a count >= 0; got {}",
             o.sweep.random_masks);
   SweepOptions opts = o.sweep;
+  duo::eval::check_sweep_options(opts);  // before the model loads
+  duo::core::check_output_folder(o.out, "sweep: --out");
   opts.window = o.window.window();
   auto loaded = duo::cli::load_model_spec(o.model, duo::model::parse_dtype(o.dtype, "--dtype"));
   DUO_CHECK(!loaded.dir.empty() && fs::exists(loaded.dir / "tokenizer.json"),

@@ -7,6 +7,9 @@
 #include "cli/run_options.h"
 #include "cli/ids.h"
 #include "core/error.h"
+#include "core/log.h"
+#include "core/printable.h"
+#include "core/file_checks.h"
 #include "tokenizer/tokenizer.h"
 
 #include <cstdio>
@@ -26,9 +29,11 @@ struct TokenizeOptions {
   bool decode = false;            // decode --ids instead of encoding
   std::string ids;                // --ids: comma- or space-separated
   bool skip_special_tokens = false;
+  bool strict_utf8 = false;       // refuse text that is not valid UTF-8 (else warn)
 };
 
 std::string read_all(const std::string& path) {
+  duo::core::check_input_file(path, "tokenize: --text-file");  // a folder would read as empty text
   std::ifstream in(path, std::ios::binary);
   DUO_CHECK(in.good(), "tokenize: cannot open --text-file '{}'", path);
   std::ostringstream ss;
@@ -58,6 +63,18 @@ void run(const TokenizeOptions& o) {
     return;
   }
   std::string text = o.text_file.empty() ? o.text : read_all(o.text_file);
+  // Invalid UTF-8 is encoded as U+FFFD per bad byte (as Hugging Face's lossy decoding): never
+  // silently, and not at all with --strict-utf8.
+  if (const size_t bad = duo::core::count_invalid_utf8(text); bad > 0) {
+    const std::string source = o.text_file.empty() ? "--text" : o.text_file;
+    const size_t at = duo::core::first_invalid_utf8(text);
+    DUO_CHECK(!o.strict_utf8,
+              "tokenize: {} is not valid UTF-8: {} invalid bytes, the first at byte offset {} (0x{:02x}); expected "
+              "UTF-8 text (--strict-utf8)",
+              source, bad, at, static_cast<unsigned>(static_cast<unsigned char>(text[at])));
+    duo::core::log_warn("tokenize: {} is not valid UTF-8: {} invalid bytes (the first at byte offset {}) are encoded "
+                        "as U+FFFD; --strict-utf8 refuses such input", source, bad, at);
+  }
   std::vector<int32_t> ids = tok.encode(text, o.add_special_tokens);
   std::string line;
   line.reserve(ids.size() * 7 + 1);
@@ -80,6 +97,8 @@ void add_command(CLI::App& app) {
   auto* decode = cmd->add_flag("--decode", opts->decode, "Decode --ids and print the text");
   auto* ids = cmd->add_option("--ids", opts->ids, "Ids to decode, comma-separated");
   cmd->add_flag("--skip-special-tokens", opts->skip_special_tokens, "With --decode: drop special tokens");
+  cmd->add_flag("--strict-utf8", opts->strict_utf8,
+                "Refuse text that is not valid UTF-8 (default: warn and encode each invalid byte as U+FFFD)");
   text->excludes(file);
   decode->excludes(text)->excludes(file);
   ids->needs(decode);

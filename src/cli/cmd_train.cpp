@@ -8,6 +8,7 @@
 #include "cli/command.h"
 #include "cli/run_options.h"
 #include "core/error.h"
+#include "core/file_checks.h"
 #include "core/log.h"
 #include "io/options.h"
 #include "model/model.h"
@@ -34,6 +35,7 @@ void run(TrainCommandOptions c, bool resume) {
   const int threads = duo::cli::apply_common_options(c.common);
   const auto& o = c.train;
   DUO_CHECK(!o.model.empty(), "train: key 'model' is empty; expected a model folder (set it in the YAML or --set model=DIR)");
+  duo::core::check_output_folder(o.output_dir, "train: output_dir");  // before the model loads
   duo::model::LoadOptions lo;
   lo.dtype = duo::model::parse_dtype(o.dtype, "dtype");
   auto model = duo::model::Model::load(o.model, lo);

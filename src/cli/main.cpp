@@ -4,12 +4,16 @@
 #include <c10/util/Exception.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <iostream>
 #include <vector>
 
 #include "cli/command.h"
 #include "core/error.h"
 #include "core/memory.h"
+#include "core/printable.h"
 #include "core/threads.h"
 
 namespace duo::cli {
@@ -40,6 +44,19 @@ std::string first_line(const std::string& s) {
   return pos == std::string::npos ? s : s.substr(0, pos);
 }
 
+// A command's output that did not reach stdout (`duo ... > /dev/full`, a closed pipe) is a
+// failure: flush both streams and report the first error as one line.
+bool stdout_ok() {
+  std::cout.flush();
+  const bool cout_ok = !std::cout.fail();
+  const bool flushed = std::fflush(stdout) == 0;
+  if (cout_ok && flushed && std::ferror(stdout) == 0) return true;
+  const int err = errno;
+  std::fprintf(stderr, "error: cannot write the output to stdout: %s\n",
+               err != 0 ? std::strerror(err) : "write error");
+  return false;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -54,14 +71,15 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const duo::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
+    // Messages may quote a corrupt file's bytes: never send raw control bytes to the terminal.
+    std::fprintf(stderr, "error: %s\n", duo::core::printable(e.what(), /*keep_newlines=*/true).c_str());
     return 1;
   } catch (const c10::Error& e) {
-    std::fprintf(stderr, "error: %s\n", first_line(e.what_without_backtrace()).c_str());
+    std::fprintf(stderr, "error: %s\n", duo::core::printable(first_line(e.what_without_backtrace())).c_str());
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", first_line(e.what()).c_str());
+    std::fprintf(stderr, "error: %s\n", duo::core::printable(first_line(e.what())).c_str());
     return 1;
   }
-  return 0;
+  return stdout_ok() ? 0 : 1;
 }

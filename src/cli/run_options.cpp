@@ -7,7 +7,17 @@
 
 namespace duo::cli {
 
+void check_threads(int threads) {
+  // More threads than this only oversubscribes the cores (and 100000 of them take minutes to start).
+  const int cores = core::available_cores();
+  const int most = kMaxThreadsPerCore * cores;
+  DUO_CHECK(threads >= 0 && threads <= most,
+            "key 'threads' (--threads) must be 0 (all cores) or 1..{} ({} x the {} cores available); got {}", most,
+            kMaxThreadsPerCore, cores, threads);
+}
+
 int apply_common_options(const CommonOptions& opts) {
+  check_threads(opts.threads);
   const int threads = core::set_threads(opts.threads);
   if (opts.quiet) core::set_log_level(core::LogLevel::kWarn);
   return threads;

@@ -36,8 +36,13 @@ struct CommonOptions {
   }
 };
 
-// Applies the common options (thread count, log level); returns the threads in use. Call it
-// first in a command's callback.
+// Threads per available core --threads accepts at most.
+constexpr int kMaxThreadsPerCore = 4;
+// Throws unless 0 <= threads <= kMaxThreadsPerCore x the cores this process may run on.
+void check_threads(int threads);
+
+// Validates and applies the common options (thread count, log level); returns the threads in use.
+// Call it first in a command's callback, before any work.
 int apply_common_options(const CommonOptions& opts);
 // Adds --threads and --quiet/-q bound to `opts` (commands without a --config surface).
 void add_common_options(CLI::App* cmd, CommonOptions& opts);

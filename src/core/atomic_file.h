@@ -4,6 +4,13 @@
 //   duo::core::AtomicFile out(path);      // creates "<path>.tmp.<pid>.<n>"
 //   write into out.temp_path() (any API) or out.stream()
 //   out.commit();                          // fsync + rename; without commit() the temp is removed
+//
+// The target must be a new path or a regular file: a device node, FIFO, socket or folder under
+// that name is refused (AtomicFile's constructor throws), never renamed over.
+//
+// Test seam: with DUO_FAULT_DISK_FULL_AFTER=N in the environment, the first N commits of the
+// process succeed and every later one fails as on a full disk (ENOSPC, before the rename), so
+// tests can check what a command leaves behind without filling a real disk.
 #pragma once
 
 #include <filesystem>
@@ -25,7 +32,8 @@ class AtomicFile {
   // A binary stream on the temporary file, opened on first use.
   std::ofstream& stream();
   // Flushes and closes the stream (if used), syncs the temporary file to disk, renames it over
-  // the target. Throws duo::Error on failure (the temporary file is then removed).
+  // the target. Throws duo::Error on failure (the temporary file is then removed by the
+  // destructor and the target is left as it was).
   void commit();
 
  private:
@@ -38,7 +46,7 @@ class AtomicFile {
 // Writes `bytes` to `path` atomically (creates parent folders).
 void write_file_atomic(const std::filesystem::path& path, std::string_view bytes);
 
-// Reads a whole file; throws duo::Error naming the file when it cannot be read.
+// Reads a whole file; throws duo::Error naming the file when it cannot be read or is a folder.
 std::string read_file(const std::filesystem::path& path);
 
 }  // namespace duo::core

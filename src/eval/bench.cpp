@@ -10,6 +10,7 @@
 #include <chrono>
 
 #include "core/error.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/memory.h"
 #include "core/threads.h"
@@ -90,11 +91,34 @@ int64_t weight_bytes_per_token(const model::Model& model) {
   return b;
 }
 
+void check_bench_options(const BenchOptions& opts) {
+  DUO_CHECK(!opts.contexts.empty(), "bench: --contexts is empty; expected e.g. 4096,16384,32768");
+  for (size_t i = 0; i < opts.contexts.size(); ++i) {
+    DUO_CHECK(opts.contexts[i] >= 1, "bench: key 'contexts[{}]' (--contexts) must be >= 1 token; got {}", i,
+              opts.contexts[i]);
+  }
+  DUO_CHECK(opts.decode_tokens >= 1, "bench: --decode-tokens must be >= 1; got {}", opts.decode_tokens);
+  DUO_CHECK(opts.prefill_chunk >= 0, "bench: key 'prefill_chunk' must be >= 0 (0 = whole prompt); got {}",
+            opts.prefill_chunk);
+  // The bandwidth buffer is allocated and read: at most half the machine's memory.
+  const int64_t ram_mib = core::physical_memory_bytes() >> 20;
+  const int64_t most = ram_mib > 0 ? ram_mib / 2 : INT64_MAX >> 20;
+  DUO_CHECK(opts.bandwidth_mib >= 1 && opts.bandwidth_mib <= most,
+            "bench: --bandwidth-mib must be in [1, {}] (half of this machine's {} MiB); got {}", most, ram_mib,
+            opts.bandwidth_mib);
+}
+
 BenchReport run_bench(const model::Model& model, const runtime::HeadLayout& mask, const BenchOptions& opts,
                       bool quiet) {
-  DUO_CHECK(!opts.contexts.empty(), "bench: --contexts is empty; expected e.g. 4096,16384,32768");
-  DUO_CHECK(opts.decode_tokens >= 1, "bench: --decode-tokens must be >= 1; got {}", opts.decode_tokens);
-  DUO_CHECK(opts.bandwidth_mib >= 1, "bench: --bandwidth-mib must be >= 1; got {}", opts.bandwidth_mib);
+  check_bench_options(opts);
+  const int64_t max_pos = model.config().max_position_embeddings;
+  for (int64_t t : opts.contexts) {
+    if (t + opts.decode_tokens > max_pos) {
+      core::log_warn("bench: context {} + {} decode tokens is past the model's max_position_embeddings ({}); "
+                     "timings are valid, outputs would not be", t, opts.decode_tokens, max_pos);
+      break;
+    }
+  }
   BenchReport r;
   r.threads = at::get_num_threads();
   r.weight_bytes = weight_bytes_per_token(model);

@@ -42,6 +42,10 @@ struct BenchOptions {
   }
 };
 
+// Throws, naming the key, for a value outside its domain (contexts >= 1, decode_tokens >= 1,
+// prefill_chunk >= 0, 1 <= bandwidth_mib <= half the physical memory). Call before loading.
+void check_bench_options(const BenchOptions& opts);
+
 struct BenchSide {
   double prefill_seconds = 0.0;
   double decode_ms_per_token = 0.0;  // median over steps

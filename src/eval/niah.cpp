@@ -9,6 +9,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "core/progress.h"
 #include "eval/niah_score.h"
 #include "io/options.h"
@@ -50,12 +51,31 @@ NiahEvalOptions resolve_niah_options(const fs::path& config, const std::vector<s
   return o;
 }
 
-void finish_niah_options(NiahEvalOptions& o) {
-  o.prompt.kind = o.kind;
+void check_niah_options(const NiahEvalOptions& o) {
+  DUO_CHECK(o.kind == "needle" || o.kind == "passkey", "niah: key 'kind' must be needle or passkey; got '{}'", o.kind);
   DUO_CHECK(!o.context_lengths.empty() && !o.depth_percents.empty(),
             "niah: context_lengths and depth_percents must not be empty; got {} and {} values",
             o.context_lengths.size(), o.depth_percents.size());
+  for (size_t i = 0; i < o.context_lengths.size(); ++i) {
+    DUO_CHECK(o.context_lengths[i] >= 1, "niah: key 'context_lengths[{}]' must be >= 1 token; got {}", i,
+              o.context_lengths[i]);
+  }
+  for (size_t i = 0; i < o.depth_percents.size(); ++i) {
+    DUO_CHECK(o.depth_percents[i] >= 0.0 && o.depth_percents[i] <= 100.0,
+              "niah: key 'depth_percents[{}]' must be in [0, 100]; got {}", i, o.depth_percents[i]);
+  }
   DUO_CHECK(o.max_new_tokens >= 1, "niah max_new_tokens: expected >= 1, got {}", o.max_new_tokens);
+  DUO_CHECK(o.prefill_chunk >= 0, "niah: key 'prefill_chunk' must be >= 0 (0 = whole prompt); got {}",
+            o.prefill_chunk);
+  DUO_CHECK(o.samples >= 1, "niah: samples must be >= 1; got {}", o.samples);
+  DUO_CHECK(o.prompt.buffer >= 0, "niah: key 'prompt.buffer' must be >= 0; got {}", o.prompt.buffer);
+  DUO_CHECK(o.prompt.passkey_length >= 1, "niah: key 'prompt.passkey_length' must be >= 1; got {}",
+            o.prompt.passkey_length);
+}
+
+void finish_niah_options(NiahEvalOptions& o) {
+  o.prompt.kind = o.kind;
+  check_niah_options(o);
 }
 
 double NiahRun::mean_score() const {
@@ -69,7 +89,12 @@ NiahRun run_niah(const model::Model& model, const tokenizer::Tokenizer& tok, con
                  const NiahEvalOptions& opts, bool quiet) {
   int64_t max_len = 0;
   for (int64_t c : opts.context_lengths) max_len = std::max(max_len, c);
-  DUO_CHECK(opts.samples >= 1, "niah: samples must be >= 1; got {}", opts.samples);
+  check_niah_options(opts);
+  const int64_t max_pos = model.config().max_position_embeddings;
+  if (max_len + opts.max_new_tokens > max_pos) {
+    core::log_warn("niah: context {} + {} new tokens is past the model's max_position_embeddings ({}); expect "
+                   "degraded answers there", max_len, opts.max_new_tokens, max_pos);
+  }
   DUO_CHECK(opts.samples == 1 || opts.kind == "passkey",
             "niah: samples > 1 needs kind passkey (the needle kind has one fixed needle); got samples {} with kind {}",
             opts.samples, opts.kind);

@@ -46,7 +46,10 @@ NiahEvalOptions niah_defaults(const std::string& kind);
 // Defaults of the kind named in the config / --set (kind=...), then the YAML, then --set.
 // prompt.kind follows kind.
 NiahEvalOptions resolve_niah_options(const std::filesystem::path& config, const std::vector<std::string>& sets);
-// The last step of resolving: prompt.kind follows kind; refuses an empty grid or max_new_tokens < 1.
+// Throws, naming the key, for a value outside its domain: an empty grid, a context length < 1, a
+// depth outside [0, 100], max_new_tokens < 1, prefill_chunk < 0, samples < 1.
+void check_niah_options(const NiahEvalOptions& opts);
+// The last step of resolving: prompt.kind follows kind, then check_niah_options.
 void finish_niah_options(NiahEvalOptions& opts);
 
 struct NiahPoint {

@@ -43,12 +43,23 @@ std::string random_stats(const SweepPoint& p, const char* none) {
 
 }  // namespace
 
+void check_sweep_options(const SweepOptions& opts) {
+  DUO_CHECK(!opts.sparsities.empty(), "sweep: --sparsities is empty; expected e.g. 0,0.25,0.5,0.75,0.9");
+  for (size_t i = 0; i < opts.sparsities.size(); ++i) {
+    const double s = opts.sparsities[i];
+    DUO_CHECK(s >= 0.0 && s <= 1.0, "sweep: key 'sparsities[{}]' (--sparsities) must be a fraction of heads in [0, 1]; "
+              "got {}", i, s);
+  }
+  DUO_CHECK(opts.random_masks >= 0, "sweep: key 'random_masks' (--random) must be >= 0; got {}", opts.random_masks);
+  check_niah_options(opts.eval);
+}
+
 std::vector<SweepPoint> run_sweep(const model::Model& model, const tokenizer::Tokenizer& tok,
                                   const mask::GateTable& gates, const std::string& gate_source,
                                   const SweepOptions& opts, const fs::path& out_dir, bool quiet) {
   const auto& cfg = model.config();
   mask::check_shape(gates, cfg.n_layers, cfg.n_kv_heads, gate_source);
-  DUO_CHECK(!opts.sparsities.empty(), "sweep: --sparsities is empty; expected e.g. 0,0.25,0.5,0.75,0.9");
+  check_sweep_options(opts);
   const int64_t eval_tokens = *std::max_element(opts.eval.context_lengths.begin(), opts.eval.context_lengths.end());
   const int64_t elem = static_cast<int64_t>(c10::elementSize(model.options().dtype));
   std::vector<SweepPoint> points;

@@ -42,7 +42,12 @@ struct SweepPoint {
 // Folder name of one sweep mask, e.g. "s=0.75".
 std::string sweep_mask_name(double sparsity);
 
-// Runs the sweep; `gates` are the raw (clipped) gates, `gate_source` names them in config.json.
+// Throws unless every sparsity is in [0, 1], random_masks >= 0 and the eval grid is valid
+// (check_niah_options): call it before loading anything.
+void check_sweep_options(const SweepOptions& opts);
+
+// Runs the sweep (check_sweep_options first); `gates` are the raw (clipped) gates, `gate_source`
+// names them in config.json.
 std::vector<SweepPoint> run_sweep(const model::Model& model, const tokenizer::Tokenizer& tok,
                                   const mask::GateTable& gates, const std::string& gate_source,
                                   const SweepOptions& opts, const std::filesystem::path& out_dir, bool quiet);

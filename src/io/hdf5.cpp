@@ -5,6 +5,7 @@
 #include <H5Cpp.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <optional>
 
@@ -181,36 +182,47 @@ bool is_h5py_bool(const H5::DataType& t) {
 // ---------------------------------------------------------------------------------------------
 // H5Writer
 
+// The file is built in memory (HDF5's core driver, no backing store) and written out by
+// commit() as one image through core::AtomicFile. Disk errors then surface in our own write,
+// never inside HDF5: HDF5 1.10 leaves a file whose close failed (a full disk) half-freed under a
+// live id, which crashes when closed again (by a destructor or at exit).
 struct H5Writer::Impl {
   fs::path path;
-  core::AtomicFile temp;  // declared before file: the file closes first, then the temp is removed
-  std::optional<H5::H5File> file;
+  core::AtomicFile temp;
+  hid_t file = H5I_INVALID_HID;
   explicit Impl(const fs::path& p) : path(p), temp(p) {}
+  ~Impl() { close(); }
+
+  bool open() const { return file != H5I_INVALID_HID; }
+  // The open file for the C++ API: one more reference to the same id, given back when the view
+  // is destroyed (the file stays open until close()).
+  H5::H5File view() const { return H5::H5File(file); }
+  void close() {
+    if (open()) H5Fclose(file);  // in memory: nothing to flush to disk
+    file = H5I_INVALID_HID;
+  }
 };
 
 H5Writer::H5Writer(const fs::path& path) : impl_(std::make_unique<Impl>(path)) {
   silence_hdf5();
-  guarded(path, "cannot create", [&] { impl_->file.emplace(impl_->temp.temp_path().string(), H5F_ACC_TRUNC); });
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_fapl_core(fapl, /*increment=*/size_t{1} << 20, /*backing_store=*/false);
+  impl_->file = H5Fcreate(impl_->temp.temp_path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  H5Pclose(fapl);
+  DUO_CHECK(impl_->open(), "{}: cannot create an HDF5 file in memory", path.string());
 }
 
-H5Writer::~H5Writer() {
-  if (impl_ && impl_->file) {
-    try {
-      impl_->file->close();
-    } catch (const H5::Exception&) {
-    }
-  }
-}
+H5Writer::~H5Writer() = default;  // Impl closes the file, then removes the temporary file
 
 const fs::path& H5Writer::path() const { return impl_->path; }
 
 void H5Writer::write_raw(const std::string& name, const void* data, int kind, const std::vector<int64_t>& shape,
                          int gzip) {
   const fs::path& path = impl_->path;
-  DUO_CHECK(impl_->file.has_value(), "{}: dataset '{}': the writer was already committed", path.string(), name);
+  DUO_CHECK(impl_->open(), "{}: dataset '{}': the writer was already committed", path.string(), name);
   DUO_CHECK(!split_path(name).empty(), "{}: empty dataset name", path.string());
   DUO_CHECK(gzip >= 0 && gzip <= 9, "{}: dataset '{}': gzip level must be 0..9; got {}", path.string(), name, gzip);
-  H5::H5File& file = *impl_->file;
+  H5::H5File file = impl_->view();
   DUO_CHECK(!link_exists(file, name), "{}: dataset '{}' already exists", path.string(), name);
   guarded(path, fmt::format("dataset '{}'", name), [&] {
     // Create the parent groups.
@@ -288,8 +300,8 @@ template void H5Writer::write<double>(const std::string&, const std::vector<doub
 
 void H5Writer::write_strings(const std::string& name, const std::vector<std::string>& s) {
   const fs::path& path = impl_->path;
-  DUO_CHECK(impl_->file.has_value(), "{}: dataset '{}': the writer was already committed", path.string(), name);
-  H5::H5File& file = *impl_->file;
+  DUO_CHECK(impl_->open(), "{}: dataset '{}': the writer was already committed", path.string(), name);
+  H5::H5File file = impl_->view();
   DUO_CHECK(!link_exists(file, name), "{}: dataset '{}' already exists", path.string(), name);
   guarded(path, fmt::format("dataset '{}'", name), [&] {
     const auto parts = split_path(name);
@@ -305,10 +317,9 @@ void H5Writer::write_strings(const std::string& name, const std::vector<std::str
 }
 
 void H5Writer::set_attr(const std::string& object, const std::string& key, const std::string& value) {
-  DUO_CHECK(impl_->file.has_value(), "{}: attribute '{}': the writer was already committed", impl_->path.string(),
-            key);
+  DUO_CHECK(impl_->open(), "{}: attribute '{}': the writer was already committed", impl_->path.string(), key);
   guarded(impl_->path, fmt::format("attribute '{}' of '{}'", key, object), [&] {
-    auto obj = open_object(*impl_->file, impl_->path, object);
+    auto obj = open_object(impl_->view(), impl_->path, object);
     if (obj->attrExists(key)) obj->removeAttr(key);
     H5::StrType type = utf8_vlen_type();
     H5::Attribute a = obj->createAttribute(key, type, H5::DataSpace(H5S_SCALAR));
@@ -321,10 +332,9 @@ void H5Writer::set_attr(const std::string& object, const std::string& key, const
 }
 
 void H5Writer::set_attr(const std::string& object, const std::string& key, int64_t value) {
-  DUO_CHECK(impl_->file.has_value(), "{}: attribute '{}': the writer was already committed", impl_->path.string(),
-            key);
+  DUO_CHECK(impl_->open(), "{}: attribute '{}': the writer was already committed", impl_->path.string(), key);
   guarded(impl_->path, fmt::format("attribute '{}' of '{}'", key, object), [&] {
-    auto obj = open_object(*impl_->file, impl_->path, object);
+    auto obj = open_object(impl_->view(), impl_->path, object);
     if (obj->attrExists(key)) obj->removeAttr(key);
     H5::Attribute a = obj->createAttribute(key, H5::PredType::NATIVE_INT64, H5::DataSpace(H5S_SCALAR));
     a.write(H5::PredType::NATIVE_INT64, &value);
@@ -332,10 +342,9 @@ void H5Writer::set_attr(const std::string& object, const std::string& key, int64
 }
 
 void H5Writer::set_attr(const std::string& object, const std::string& key, double value) {
-  DUO_CHECK(impl_->file.has_value(), "{}: attribute '{}': the writer was already committed", impl_->path.string(),
-            key);
+  DUO_CHECK(impl_->open(), "{}: attribute '{}': the writer was already committed", impl_->path.string(), key);
   guarded(impl_->path, fmt::format("attribute '{}' of '{}'", key, object), [&] {
-    auto obj = open_object(*impl_->file, impl_->path, object);
+    auto obj = open_object(impl_->view(), impl_->path, object);
     if (obj->attrExists(key)) obj->removeAttr(key);
     H5::Attribute a = obj->createAttribute(key, H5::PredType::NATIVE_DOUBLE, H5::DataSpace(H5S_SCALAR));
     a.write(H5::PredType::NATIVE_DOUBLE, &value);
@@ -343,9 +352,15 @@ void H5Writer::set_attr(const std::string& object, const std::string& key, doubl
 }
 
 void H5Writer::commit() {
-  DUO_CHECK(impl_->file.has_value(), "{}: committed twice", impl_->path.string());
-  guarded(impl_->path, "cannot close", [&] { impl_->file->close(); });
-  impl_->file.reset();
+  DUO_CHECK(impl_->open(), "{}: committed twice", impl_->path.string());
+  DUO_CHECK(H5Fflush(impl_->file, H5F_SCOPE_GLOBAL) >= 0, "{}: cannot flush the file in memory", impl_->path.string());
+  const ssize_t size = H5Fget_file_image(impl_->file, nullptr, 0);
+  DUO_CHECK(size > 0, "{}: cannot build the file image", impl_->path.string());
+  std::string image(static_cast<size_t>(size), '\0');
+  DUO_CHECK(H5Fget_file_image(impl_->file, image.data(), image.size()) == size, "{}: cannot build the file image",
+            impl_->path.string());
+  impl_->close();
+  impl_->temp.stream().write(image.data(), static_cast<std::streamsize>(image.size()));
   impl_->temp.commit();
 }
 

@@ -17,9 +17,10 @@
 
 namespace duo::io {
 
-// Writes to a temporary file beside `path`; commit() closes it and renames it over `path`, so a
-// crash or an exception never leaves a half-written file under the final name. Destroyed without
-// commit(), it removes the temporary file and leaves `path` as it was.
+// Builds the file in memory; commit() writes it to a temporary file beside `path` and renames it
+// over `path`, so a crash, an exception or a full disk never leaves a half-written file under the
+// final name (a failed write is one duo::Error; the temporary file is removed). Destroyed without
+// commit(), it leaves `path` as it was. Memory: the whole file, once more at commit().
 class H5Writer {
  public:
   explicit H5Writer(const std::filesystem::path& path);

@@ -5,6 +5,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/printable.h"
 
 namespace duo::io {
 
@@ -21,7 +22,7 @@ nlohmann::json parse_json(const std::string& text, const std::string& source) {
     // Drop nlohmann's "[json.exception.parse_error.101] parse error at line 1, column 2: " prefix.
     const size_t colon = reason.find(": ");
     if (colon != std::string::npos) reason = reason.substr(colon + 2);
-    fail("{}: invalid JSON at line {}, column {}: {}", source, line, column, reason);
+    fail("{}: invalid JSON at line {}, column {}: {}", source, line, column, core::printable(reason));
   }
 }
 

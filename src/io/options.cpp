@@ -9,6 +9,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/printable.h"
 
 namespace duo::io::options_detail {
 namespace {
@@ -31,7 +32,7 @@ nlohmann::json to_tree(const YAML::Node& node, const std::string& source, const 
         DUO_CHECK(it->first.IsScalar(), "{}: under '{}': keys must be plain names (line {})", source,
                   key.empty() ? "the top" : key, it->first.Mark().line + 1);
         const std::string k = it->first.Scalar();
-        const std::string path = key.empty() ? k : key + "." + k;
+        const std::string path = key.empty() ? core::printable(k) : key + "." + core::printable(k);
         DUO_CHECK(!obj.contains(k), "{}: key '{}' appears twice", source, path);
         obj[k] = to_tree(it->second, source, path);
       }
@@ -43,7 +44,7 @@ nlohmann::json to_tree(const YAML::Node& node, const std::string& source, const 
 
 // How a node looks in an error message: 'abc', a list, a mapping, null.
 std::string shown(const nlohmann::json& node) {
-  if (node.is_string()) return "'" + node.get<std::string>() + "'";
+  if (node.is_string()) return "'" + core::printable(node.get<std::string>()) + "'";
   if (node.is_array()) return "a list";
   if (node.is_object()) return "a mapping";
   if (node.is_null()) return "nothing (null)";
@@ -75,7 +76,8 @@ bool parse_int64(const std::string& text, int64_t& out) {
 int64_t to_int64(const nlohmann::json& node, const std::string& source, const std::string& key) {
   const std::string text = scalar_text(node, "an integer", source, key);
   int64_t v = 0;
-  DUO_CHECK(parse_int64(text, v), "{}: key '{}' expects an integer; got '{}'", source, key, text);
+  DUO_CHECK(parse_int64(text, v), "{}: key '{}' expects an integer; got '{}'", source, key,
+            core::printable(text));
   return v;
 }
 
@@ -86,7 +88,7 @@ double to_double(const nlohmann::json& node, const std::string& source, const st
   double v = 0;
   auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
   DUO_CHECK(!t.empty() && ec == std::errc() && p == t.data() + t.size(), "{}: key '{}' expects a number; got '{}'",
-            source, key, text);
+            source, key, core::printable(text));
   DUO_CHECK(std::isfinite(v), "{}: key '{}' expects a finite number; got '{}'", source, key, text);
   return v;
 }
@@ -119,9 +121,10 @@ nlohmann::json parse_yaml_tree(const std::string& text, const std::string& sourc
   try {
     root = YAML::Load(text);
   } catch (const YAML::ParserException& e) {
-    fail("{}: invalid YAML at line {}, column {}: {}", source, e.mark.line + 1, e.mark.column + 1, e.msg);
+    fail("{}: invalid YAML at line {}, column {}: {}", source, e.mark.line + 1, e.mark.column + 1,
+         core::printable(e.msg));
   } catch (const YAML::Exception& e) {
-    fail("{}: invalid YAML: {}", source, e.what());
+    fail("{}: invalid YAML: {}", source, core::printable(e.what()));
   }
   return to_tree(root, source, "");
 }
@@ -162,7 +165,7 @@ void read_value(const nlohmann::json& node, bool& out, const std::string& source
   } else if (t == "false" || t == "no" || t == "off" || t == "0") {
     out = false;
   } else {
-    fail("{}: key '{}' expects true or false; got '{}'", source, key, text);
+    fail("{}: key '{}' expects true or false; got '{}'", source, key, core::printable(text));
   }
 }
 
@@ -248,7 +251,8 @@ void check_known_keys(const nlohmann::json& node, const std::vector<std::string>
                       const std::string& prefix) {
   for (auto it = node.begin(); it != node.end(); ++it) {
     if (std::find(known.begin(), known.end(), it.key()) == known.end()) {
-      fail("{}: unknown key '{}{}'; expected one of: {}", source, prefix, it.key(), fmt::join(known, ", "));
+      fail("{}: unknown key '{}{}'; expected one of: {}", source, prefix, core::printable(it.key()),
+           fmt::join(known, ", "));
     }
   }
 }

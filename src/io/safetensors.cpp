@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/printable.h"
 
 namespace duo::io {
 namespace {
@@ -31,7 +32,7 @@ struct FdGuard {
 std::string brief(const nlohmann::ordered_json& j) {
   std::string s = j.dump();
   if (s.size() > 60) s = s.substr(0, 57) + "...";
-  return s;
+  return core::printable(s);  // the cut may split a UTF-8 sequence
 }
 
 }  // namespace
@@ -123,19 +124,21 @@ void SafetensorsFile::parse_header(std::string_view header) {
     std::string reason = e.what();  // drop nlohmann's "[json.exception...] parse error at ...: " prefix
     const size_t colon = reason.find(": ");
     if (colon != std::string::npos) reason = reason.substr(colon + 2);
-    fail("{}: header is not valid JSON (at byte {} of {}): {}", file, e.byte, header.size(), reason);
+    fail("{}: header is not valid JSON (at byte {} of {}): {}", file, e.byte, header.size(),
+         core::printable(reason));
   }
   DUO_CHECK(j.is_object(), "{}: header must be a JSON object; got {}", file, j.type_name());
 
   const uint64_t data_size = size_ - 8 - header_size_;
   for (auto it = j.begin(); it != j.end(); ++it) {
-    const std::string& name = it.key();
+    const std::string& key = it.key();
+    const std::string name = core::printable(key);  // as quoted in messages: the file's bytes, escaped
     const auto& v = it.value();
-    if (name == "__metadata__") {
+    if (key == "__metadata__") {
       DUO_CHECK(v.is_object(), "{}: __metadata__ must be an object of strings; got {}", file, v.type_name());
       for (auto m = v.begin(); m != v.end(); ++m) {
-        DUO_CHECK(m.value().is_string(), "{}: __metadata__ entry '{}' must be a string; got {}", file, m.key(),
-                  brief(m.value()));
+        DUO_CHECK(m.value().is_string(), "{}: __metadata__ entry '{}' must be a string; got {}", file,
+                  core::printable(m.key()), brief(m.value()));
         metadata_[m.key()] = m.value().get<std::string>();
       }
       continue;
@@ -146,10 +149,10 @@ void SafetensorsFile::parse_header(std::string_view header) {
       DUO_CHECK(v.contains(key), "{}: tensor '{}': missing '{}'", file, name, key);
     }
     TensorInfo t;
-    t.name = name;
+    t.name = key;
     DUO_CHECK(v["dtype"].is_string(), "{}: tensor '{}': dtype must be a string; got {}", file, name,
               brief(v["dtype"]));
-    t.dtype = parse_dtype(v["dtype"].get<std::string>(), fmt::format("{}: tensor '{}'", file, name));
+    t.dtype = parse_dtype(core::printable(v["dtype"].get<std::string>()), fmt::format("{}: tensor '{}'", file, name));
 
     const auto& shape = v["shape"];
     DUO_CHECK(shape.is_array(), "{}: tensor '{}': shape must be a list of non-negative integers; got {}", file,
@@ -181,7 +184,7 @@ void SafetensorsFile::parse_header(std::string_view header) {
               "{}: tensor '{}': data size does not match shape; expected {} bytes ({} {} x {} bytes), got {}", file,
               name, overflow ? std::string("overflowing") : std::to_string(nbytes), shape_string(t.shape),
               dtype_name(t.dtype), dtype_size(t.dtype), t.end - t.begin);
-    index_[name] = tensors_.size();
+    index_[key] = tensors_.size();
     tensors_.push_back(std::move(t));
   }
 
@@ -196,8 +199,8 @@ void SafetensorsFile::parse_header(std::string_view header) {
     const TensorInfo* a = by_offset[i - 1];
     const TensorInfo* b = by_offset[i];
     DUO_CHECK(b->begin >= a->end,
-              "{}: tensors '{}' [{}, {}] and '{}' [{}, {}] overlap; expected disjoint data_offsets", file, a->name,
-              a->begin, a->end, b->name, b->begin, b->end);
+              "{}: tensors '{}' [{}, {}] and '{}' [{}, {}] overlap; expected disjoint data_offsets", file,
+              core::printable(a->name), a->begin, a->end, core::printable(b->name), b->begin, b->end);
   }
 }
 

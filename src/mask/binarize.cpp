@@ -30,7 +30,9 @@ double linear_quantile(std::vector<double> values, double q) {
 }
 
 Binarized binarize_by_sparsity(const GateTable& gates, double sparsity) {
-  DUO_CHECK(std::isfinite(sparsity), "sparsity must be a finite number; got {}", sparsity);
+  // A fraction of heads: outside [0, 1] it is a typo (-0.1 for 0.1), not "all" or "none".
+  DUO_CHECK(std::isfinite(sparsity) && sparsity >= 0.0 && sparsity <= 1.0,
+            "sparsity must be a fraction of heads in [0, 1]; got {}", sparsity);
   Binarized out;
   out.requested_sparsity = sparsity;
   out.mask = gates;

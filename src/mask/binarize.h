@@ -1,8 +1,8 @@
 // Gates -> binary head mask (DESIGN.md section 1, "Binarizing").
 //
 // By sparsity s (the fraction of streaming heads): tau is the linearly interpolated quantile of
-// all gates at s (numpy's default); a head is full iff alpha >= tau. s >= 1 makes every head
-// streaming, s <= 0 every head full. Ties are broken deterministically (the official code adds
+// all gates at s (numpy's default); a head is full iff alpha >= tau. s = 1 makes every head
+// streaming, s = 0 every head full; s outside [0, 1] is an error. Ties are broken deterministically (the official code adds
 // random noise): the gates are ordered by (value, flat index) and the first ceil(s * (N - 1)) of
 // the N are streaming, which is the count the quantile rule gives whenever values are distinct.
 // By threshold t: full iff alpha >= t.

@@ -7,6 +7,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/printable.h"
 
 namespace duo::mask {
 
@@ -48,9 +49,9 @@ GateTable parse_gate_tsv(const std::string& text, const std::string& source) {
       double v = std::strtod(begin, &end);
       while (end && *end == ' ') ++end;
       DUO_CHECK(end != begin && *end == '\0', "{}: line {}, column {}: expected a number; got '{}'", source, line_no,
-                cols, field);
+                cols, core::printable(field));
       DUO_CHECK(std::isfinite(v), "{}: line {}, column {}: expected a finite number; got '{}'", source, line_no, cols,
-                field);
+                core::printable(field));
       t.values.push_back(v);
       if (tab == std::string::npos) break;
       field_begin = tab + 1;

@@ -1,8 +1,12 @@
 // Gate sources and mask folders (see mask_dir.h).
 #include "mask/mask_dir.h"
 
+#include <cmath>
+#include <utility>
+
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/printable.h"
 #include "mask/kv_budget.h"
 
 namespace duo::mask {
@@ -14,7 +18,7 @@ nlohmann::json read_json_file(const fs::path& path) {
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    fail("{}: not valid JSON: {}", path.string(), e.what());
+    fail("{}: not valid JSON: {}", path.string(), core::printable(e.what()));
   }
 }
 
@@ -23,6 +27,40 @@ int64_t get_int(const nlohmann::json& j, const char* key, const fs::path& path) 
   DUO_CHECK(j[key].is_number_integer() && j[key].get<int64_t>() >= 0,
             "{}: key '{}' expects a non-negative integer; got {}", path.string(), key, j[key].dump());
   return j[key].get<int64_t>();
+}
+
+// config.json describes the TSV beside it; a folder where the two disagree was edited by hand or
+// mixed from two exports, and decoding with it would report the wrong sparsity. Keys absent from
+// config.json (older or official folders) are not compared.
+void check_config_matches(const nlohmann::json& cfg, const GateTable& mask, const fs::path& cfg_path,
+                          const fs::path& tsv) {
+  int64_t n_full = 0;
+  for (double v : mask.values) n_full += v != 0.0;
+  const std::pair<const char*, int64_t> counts[] = {{"num_layers", mask.n_layers},
+                                                    {"num_kv_heads", mask.n_kv_heads},
+                                                    {"num_full_heads", n_full},
+                                                    {"num_streaming_heads", mask.size() - n_full}};
+  for (const auto& [key, actual] : counts) {
+    if (!cfg.contains(key)) continue;
+    const int64_t stated = get_int(cfg, key, cfg_path);
+    DUO_CHECK(stated == actual, "{}: key '{}' is {} but {} has {}; expected them to agree (was one file replaced?)",
+              cfg_path.string(), key, stated, tsv.string(), actual);
+  }
+  if (cfg.contains("actual_sparsity") && !cfg["actual_sparsity"].is_null()) {
+    const auto& v = cfg["actual_sparsity"];
+    DUO_CHECK(v.is_number(), "{}: key 'actual_sparsity' expects a number; got {}", cfg_path.string(),
+              core::printable(v.dump()));
+    const double actual = mask.size() > 0 ? static_cast<double>(mask.size() - n_full) / mask.size() : 0.0;
+    DUO_CHECK(std::abs(v.get<double>() - actual) <= 1e-6,
+              "{}: key 'actual_sparsity' is {} but {} has {} of {} heads streaming ({}); expected them to agree",
+              cfg_path.string(), v.get<double>(), tsv.string(), mask.size() - n_full, mask.size(), actual);
+  }
+  if (cfg.contains("sparsity") && !cfg["sparsity"].is_null()) {
+    const auto& v = cfg["sparsity"];
+    DUO_CHECK(v.is_number() && v.get<double>() >= 0.0 && v.get<double>() <= 1.0,
+              "{}: key 'sparsity' expects a fraction in [0, 1] or null; got {}", cfg_path.string(),
+              core::printable(v.dump()));
+  }
 }
 
 }  // namespace
@@ -55,6 +93,8 @@ MaskDir load_mask_dir(const fs::path& dir) {
             "--sparsity S --out DIR` first)",
             tsv.string(), dir.string());
   m.config = read_json_file(cfg);
+  DUO_CHECK(m.config.is_object(), "{}: expected a JSON object; got {}", cfg.string(), m.config.type_name());
+  check_config_matches(m.config, m.mask, cfg, tsv);
   m.window = StreamWindow::make(get_int(m.config, "sink_size", cfg), get_int(m.config, "recent_size", cfg),
                                 cfg.string() + " (sink_size, recent_size)");
   return m;

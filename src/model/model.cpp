@@ -4,9 +4,11 @@
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
+#include <algorithm>
 #include <set>
 
 #include "core/error.h"
+#include "core/limits.h"
 #include "io/checkpoint.h"
 #include "model/modules.h"
 #include "model/rope.h"
@@ -65,6 +67,13 @@ std::string dtype_name(at::ScalarType dtype) {
 Model Model::random(const ModelConfig& cfg, uint64_t seed, const LoadOptions& opts) {
   cfg.validate();
   check_options(opts);
+  // Initialized in float32, then converted: both copies must fit in memory.
+  const double bytes = static_cast<double>(cfg.n_params()) * (4.0 + static_cast<double>(c10::elementSize(opts.dtype)));
+  const int64_t ram = core::physical_memory_bytes();
+  DUO_CHECK(ram <= 0 || bytes <= static_cast<double>(ram),
+            "model: {} parameters ({} layers, hidden_size {}) need {:.1f} GiB to initialize; this machine has {:.1f} "
+            "GiB (is a size in the config a typo?)",
+            cfg.n_params(), cfg.n_layers, cfg.hidden_size, core::gib(static_cast<int64_t>(bytes)), core::gib(ram));
   c10::NoGradGuard no_grad;
   auto state = std::make_shared<State>();
   state->cfg = cfg;
@@ -103,7 +112,30 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(const
 
 namespace {
 
+// num_hidden_layers against the layers the checkpoint holds, before the model (one module per
+// layer, even on the meta device) is built: a typo such as 2^40 layers must not grow memory.
+// Sizes other than the layer count are compared tensor by tensor on the meta model, which
+// allocates nothing.
+void check_layer_count(const io::Checkpoint& ckpt, const std::filesystem::path& dir, const ModelConfig& cfg) {
+  const std::string prefix = "model.layers.";
+  int64_t n = 0;  // 1 + the highest layer index named in the checkpoint
+  for (const auto& name : ckpt.names()) {
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const size_t dot = name.find('.', prefix.size());
+    const std::string index =
+        name.substr(prefix.size(), dot == std::string::npos ? std::string::npos : dot - prefix.size());
+    if (index.empty() || index.size() > 9 || index.find_first_not_of("0123456789") != std::string::npos) continue;
+    n = std::max<int64_t>(n, std::stoll(index) + 1);
+  }
+  // More layers in the checkpoint than in the config: the unused-tensor check names the first.
+  DUO_CHECK(cfg.n_layers <= n,
+            "{}: config.json key 'num_hidden_layers' is {} but the checkpoint's tensors hold only {} layers "
+            "(no model.layers.{}.*); expected them to agree",
+            dir.string(), cfg.n_layers, n, n);
+}
+
 LoadInfo check_checkpoint(const io::Checkpoint& ckpt, const std::filesystem::path& dir, const ModelConfig& cfg) {
+  check_layer_count(ckpt, dir, cfg);
   LoadInfo info;
   info.dir = dir;
   for (const auto& f : ckpt.files()) info.files.push_back(f->path().filename().string());

@@ -222,6 +222,32 @@ void ModelConfig::validate(const std::string& src) const {
   DUO_CHECK(sliding_window >= 0, "{}: key 'sliding_window' must be >= 0 or null; got {}", src, sliding_window);
   DUO_CHECK(hidden_act == "silu", "{}: key 'hidden_act' '{}' is not supported; expected silu", src, hidden_act);
   DUO_CHECK(initializer_range >= 0, "{}: key 'initializer_range' must be >= 0; got {}", src, initializer_range);
+  DUO_CHECK(std::isfinite(rms_norm_eps) && std::isfinite(rope_theta) && std::isfinite(initializer_range),
+            "{}: keys 'rms_norm_eps', 'rope_theta', 'initializer_range' must be finite; got {}, {}, {}", src,
+            rms_norm_eps, rope_theta, initializer_range);
+  positive(max_position_embeddings, "max_position_embeddings");
+  DUO_CHECK(max_window_layers >= 0, "{}: key 'max_window_layers' must be >= 0; got {}", src, max_window_layers);
+  if (!rope_scaling.type.empty()) {
+    const RopeScaling& r = rope_scaling;
+    DUO_CHECK(std::isfinite(r.factor) && std::isfinite(r.low_freq_factor) && std::isfinite(r.high_freq_factor) &&
+                  std::isfinite(r.attention_factor) && std::isfinite(r.beta_fast) && std::isfinite(r.beta_slow) &&
+                  std::isfinite(r.mscale) && std::isfinite(r.mscale_all_dim),
+              "{}: rope_scaling values must be finite numbers", src);
+  }
+  // Sizes whose parameter count overflows int64 (n_params()) cannot be a real model: refuse them
+  // before anything is built. Loading then bounds num_hidden_layers by the checkpoint's tensors
+  // and Model::random the weights by the machine's memory.
+  constexpr int64_t kMaxParams = int64_t{1} << 62;
+  const double params = static_cast<double>(vocab_size) * static_cast<double>(hidden_size) * 2.0 +
+                        static_cast<double>(n_layers) *
+                            (4.0 * static_cast<double>(hidden_size) * static_cast<double>(n_heads * head_dim) +
+                             3.0 * static_cast<double>(hidden_size) * static_cast<double>(intermediate_size));
+  DUO_CHECK(params < static_cast<double>(kMaxParams) && n_heads <= kMaxParams / head_dim,
+            "{}: the sizes (vocab_size {}, hidden_size {}, intermediate_size {}, num_hidden_layers {}, "
+            "num_attention_heads {}, head_dim {}) give {:.3g} parameters; expected fewer than {:.3g} "
+            "(is a size a typo?)",
+            src, vocab_size, hidden_size, intermediate_size, n_layers, n_heads, head_dim, params,
+            static_cast<double>(kMaxParams));
 }
 
 ModelConfig ModelConfig::load(const std::filesystem::path& path) {

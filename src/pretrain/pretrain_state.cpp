@@ -4,7 +4,11 @@
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
+#include <charconv>
+#include <vector>
+
 #include "core/error.h"
+#include "core/printable.h"
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
 
@@ -39,25 +43,42 @@ PretrainState load_pretrain_state(const std::filesystem::path& path, optim::Adam
               key);
     return it->second;
   };
-  DUO_CHECK(get("format") == kFormat, "{}: metadata 'format' is '{}'; expected '{}'", path.string(), get("format"),
-            kFormat);
+  DUO_CHECK(get("format") == kFormat, "{}: metadata 'format' is '{}'; expected '{}'", path.string(),
+            core::printable(get("format")), kFormat);
+  // A non-negative integer from the metadata (std::stoll alone would accept "12abc" and say only "stoll").
+  auto count = [&](const char* key) {
+    const std::string text = get(key);
+    int64_t v = -1;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    DUO_CHECK(ec == std::errc() && end == text.data() + text.size() && v >= 0,
+              "{}: metadata '{}' must be a non-negative integer; got '{}'", path.string(), key, core::printable(text));
+    return v;
+  };
   PretrainState st;
-  st.step = std::stoll(get("step"));
+  st.step = count("step");
   st.options_yaml = get("options");
-  // Reads tensor `key`, which must exist with the shape of `like`.
+  // Reads tensor `key`, which must exist with the shape of `like` and hold finite values: a
+  // damaged checkpoint is refused here, not found steps later as a non-finite loss.
   auto tensor = [&](const std::string& key, const at::Tensor& like) {
     DUO_CHECK(ck.contains(key), "{}: tensor '{}' is missing", path.string(), key);
-    return ck.tensor(key, like.sizes());
+    at::Tensor t = ck.tensor(key, like.sizes());
+    DUO_CHECK(at::isfinite(t).all().item<bool>(),
+              "{}: tensor '{}' holds non-finite values; expected finite values (the checkpoint is damaged)",
+              path.string(), key);
+    return t;
   };
   optim::AdamWState adam;
-  adam.steps = std::stoll(get("adam_steps"));
-  {
-    c10::NoGradGuard no_grad;
-    for (const auto& [name, p] : opt.params()) p.copy_(tensor("param." + name, p));
-  }
+  adam.steps = count("adam_steps");
+  std::vector<at::Tensor> params;  // all read and checked before any parameter is overwritten
+  for (const auto& [name, p] : opt.params()) params.push_back(tensor("param." + name, p));
   for (const auto& [name, p] : opt.params()) {
     adam.m[name] = tensor(kFirstMoment + name, p);
     adam.v[name] = tensor(kSecondMoment + name, p);
+  }
+  {
+    c10::NoGradGuard no_grad;
+    size_t i = 0;
+    for (const auto& [name, p] : opt.params()) p.copy_(params[i++]);
   }
   opt.set_state(adam);
   return st;

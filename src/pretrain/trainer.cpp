@@ -9,6 +9,8 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/file_checks.h"
+#include "core/file_lock.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "io/options.h"
@@ -34,6 +36,8 @@ void append_eval(const fs::path& path, int64_t step, const RecallReport& r) {
   DUO_CHECK(out.good(), "{}: cannot open for appending", path.string());
   if (fresh) out << "step\tlength\tdepth\tcorrect\ttotal\n";
   for (const auto& c : r.cells) out << fmt::format("{}\t{}\t{}\t{}\t{}\n", step, c.length, c.depth, c.correct, c.total);
+  out.close();
+  DUO_CHECK(!out.fail(), "{}: write failed (disk full?)", path.string());
 }
 
 RecallReport run_eval(const model::Model& m, const tokenizer::Tokenizer& tok, const PretrainOptions& o,
@@ -60,7 +64,9 @@ PretrainResult run_pretrain(const PretrainOptions& opts, const fs::path& out_dir
   validate_options(opts);
   PretrainOptions o = opts;
   const auto t0 = std::chrono::steady_clock::now();
+  core::check_output_folder(out_dir, "pretrain: output folder");
   fs::create_directories(out_dir);
+  const core::FileLock lock(core::run_lock_path(out_dir), "duo pretrain");  // held for the whole run
   const fs::path state_path = out_dir / "checkpoint.safetensors";
   const fs::path model_dir = out_dir / "model";
   DUO_CHECK(rc.resume || !fs::exists(state_path),

@@ -10,6 +10,7 @@
 #include "attention/attention.h"
 #include "attention/decode.h"
 #include "core/error.h"
+#include "core/limits.h"
 
 namespace duo::runtime {
 
@@ -100,10 +101,31 @@ at::Tensor Decoder::step(int64_t token) {
   return model_.lm_head(forward(ids)).squeeze(0);
 }
 
+void check_kv_fits(const model::Model& model, const HeadLayout& layout, int64_t prompt_tokens,
+                   int64_t max_new_tokens) {
+  // The cache is allocated up front for every token; a typo (--max-new-tokens 1e9) must be one
+  // line here, not an allocation failure deep in LibTorch. Computed in double: no overflow.
+  const auto& c = model.config();
+  const double tokens = static_cast<double>(prompt_tokens) + static_cast<double>(max_new_tokens);
+  const double window = static_cast<double>(layout.window.sink + layout.window.recent);
+  const double elem = static_cast<double>(c10::elementSize(model.options().dtype));
+  const double bytes = 2.0 * static_cast<double>(c.head_dim) * elem *
+                       (static_cast<double>(layout.total_full()) * tokens +
+                        static_cast<double>(layout.total_stream()) * std::min(tokens, window));
+  const int64_t ram = core::physical_memory_bytes();
+  DUO_CHECK(ram <= 0 || bytes <= static_cast<double>(ram),
+            "generate: the KV cache for {} prompt + {} new tokens needs {:.1f} GiB; this machine has {:.1f} GiB "
+            "(is max_new_tokens right?)",
+            prompt_tokens, max_new_tokens, bytes / (1024.0 * 1024.0 * 1024.0), core::gib(ram));
+}
+
 GenerateResult generate_greedy(const model::Model& model, const HeadLayout& layout, const std::vector<int64_t>& prompt,
                                const GenerateOptions& opts) {
   DUO_CHECK(!prompt.empty(), "generate: the prompt is empty; expected at least one token");
   DUO_CHECK(opts.max_new_tokens >= 1, "generate: max_new_tokens must be >= 1; got {}", opts.max_new_tokens);
+  DUO_CHECK(opts.prefill_chunk >= 0, "generate: prefill_chunk must be >= 0 (0 = whole prompt); got {}",
+            opts.prefill_chunk);
+  check_kv_fits(model, layout, static_cast<int64_t>(prompt.size()), opts.max_new_tokens);
   GenerateResult r;
   r.prompt_tokens = static_cast<int64_t>(prompt.size());
   Decoder dec(model, layout, r.prompt_tokens + opts.max_new_tokens);

@@ -73,8 +73,12 @@ struct GenerateResult {
   double decode_ms_per_token() const { return decode_steps > 0 ? 1000.0 * decode_seconds / decode_steps : 0.0; }
 };
 
+// Throws when the KV cache for prompt + max_new_tokens tokens (full heads all of them, streaming
+// heads their window) would not fit in this machine's physical memory.
+void check_kv_fits(const model::Model& model, const HeadLayout& layout, int64_t prompt_tokens, int64_t max_new_tokens);
+
 // Greedy decoding (argmax, first index on ties) of `prompt` with the heads in `layout`; the cache
-// is allocated for prompt + max_new_tokens tokens.
+// is allocated for prompt + max_new_tokens tokens (check_kv_fits first).
 GenerateResult generate_greedy(const model::Model& model, const HeadLayout& layout, const std::vector<int64_t>& prompt,
                                const GenerateOptions& opts);
 

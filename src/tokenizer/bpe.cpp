@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <queue>
+#include "core/printable.h"
 
 namespace duo::tokenizer {
 
@@ -29,7 +30,7 @@ BpeModel::BpeModel(const Json& j, ModelTables tables, const std::string& where) 
   ignore_merges_ = bool_or(j, "ignore_merges", false, where);
   if (auto unk = optional_string(j, "unk_token", where)) {
     unk_id_ = vocab_.find(*unk);
-    DUO_CHECK(unk_id_ >= 0, "{}: unk_token '{}' is not in the vocabulary", where, *unk);
+    DUO_CHECK(unk_id_ >= 0, "{}: unk_token '{}' is not in the vocabulary", where, core::printable(*unk));
   }
 
   DUO_CHECK(tables.has_merges, "{}: missing field 'merges' (expected a list)", where);
@@ -47,7 +48,8 @@ BpeModel::BpeModel(const Json& j, ModelTables tables, const std::string& where) 
     int32_t im = vocab_.find(merged);
     if (ia < 0 || ib < 0 || im < 0) {
       const std::string& missing = ia < 0 ? a : ib < 0 ? b : merged;
-      fail("{}.merges[{}]: '{}' + '{}' -> '{}': '{}' is not in the vocabulary", where, rank, a, b, merged, missing);
+      fail("{}.merges[{}]: '{}' + '{}' -> '{}': '{}' is not in the vocabulary", where, rank, core::printable(a),
+           core::printable(b), core::printable(merged), core::printable(missing));
     }
     merges_.set_if_absent(ia, ib, {static_cast<int32_t>(rank), im});
   }

@@ -3,6 +3,7 @@
 #include "tokenizer/decoders.h"
 
 #include "tokenizer/unicode.h"
+#include "core/printable.h"
 
 namespace duo::tokenizer {
 namespace {
@@ -187,7 +188,8 @@ std::unique_ptr<TokenDecoder> make_token_decoder(const Json& j, const std::strin
   if (type == "Strip") {
     std::string content = require_string(j, "content", where);
     std::vector<uint32_t> cps = code_points(content);
-    DUO_CHECK(cps.size() == 1, "{}: 'content' must be one character, got '{}'", where, content);
+    DUO_CHECK(cps.size() == 1, "{}: 'content' must be one character, got '{}'", where,
+              core::printable(content));
     return std::make_unique<StripDecoder>(cps[0], count_field(j, "start", where), count_field(j, "stop", where));
   }
   if (type == "Sequence") {

@@ -2,11 +2,12 @@
 #include "tokenizer/json_fields.h"
 
 #include <vector>
+#include "core/printable.h"
 
 namespace duo::tokenizer {
 
 const Json& require_field(const Json& j, const char* key, const std::string& where) {
-  DUO_CHECK(j.is_object(), "{}: expected an object, got {}", where, j.dump().substr(0, 80));
+  DUO_CHECK(j.is_object(), "{}: expected an object, got {}", where, core::printable(j.dump().substr(0, 80)));
   auto it = j.find(key);
   DUO_CHECK(it != j.end() && !it->is_null(), "{}: missing field '{}'", where, key);
   return *it;
@@ -14,7 +15,8 @@ const Json& require_field(const Json& j, const char* key, const std::string& whe
 
 std::string require_string(const Json& j, const char* key, const std::string& where) {
   const Json& v = require_field(j, key, where);
-  DUO_CHECK(v.is_string(), "{}: field '{}' must be a string, got {}", where, key, v.dump().substr(0, 80));
+  DUO_CHECK(v.is_string(), "{}: field '{}' must be a string, got {}", where, key,
+            core::printable(v.dump().substr(0, 80)));
   return v.get<std::string>();
 }
 
@@ -28,7 +30,8 @@ bool bool_or(const Json& j, const char* key, bool fallback, const std::string& w
 std::optional<std::string> optional_string(const Json& j, const char* key, const std::string& where) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return std::nullopt;
-  DUO_CHECK(it->is_string(), "{}: field '{}' must be a string, got {}", where, key, it->dump().substr(0, 80));
+  DUO_CHECK(it->is_string(), "{}: field '{}' must be a string, got {}", where, key,
+            core::printable(it->dump().substr(0, 80)));
   return it->get<std::string>();
 }
 
@@ -40,7 +43,7 @@ void unsupported(const std::string& where, const char* kind, const std::string& 
 
 Pattern read_pattern(const Json& j, const std::string& where) {
   DUO_CHECK(j.is_object() && j.size() == 1, "{}: expected {{\"String\": ...}} or {{\"Regex\": ...}}, got {}",
-            where, j.dump().substr(0, 80));
+            where, core::printable(j.dump().substr(0, 80)));
   Pattern p;
   if (j.contains("String")) {
     p.literal = require_string(j, "String", where);
@@ -49,7 +52,8 @@ Pattern read_pattern(const Json& j, const std::string& where) {
   } else if (j.contains("Regex")) {
     p.regex = std::make_shared<Regex>(require_string(j, "Regex", where), where);
   } else {
-    fail("{}: expected {{\"String\": ...}} or {{\"Regex\": ...}}, got {}", where, j.dump().substr(0, 80));
+    fail("{}: expected {{\"String\": ...}} or {{\"Regex\": ...}}, got {}", where,
+         core::printable(j.dump().substr(0, 80)));
   }
   return p;
 }

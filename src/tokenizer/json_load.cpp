@@ -5,6 +5,7 @@
 #include "tokenizer/json_load.h"
 
 #include <fmt/format.h>
+#include "core/printable.h"
 
 namespace duo::tokenizer {
 
@@ -44,7 +45,7 @@ Json parse_tokenizer_json(const std::string& text, const std::string& source, Mo
         if (in_merges && depth == 3) {  // a ["a", "b"] merge, complete
           if (!add_merge(parsed, tables.merges)) {
             note(fmt::format("{}: model.merges[{}]: expected \"a b\" or [\"a\", \"b\"], got {}", source,
-                             tables.merges.size(), parsed.dump().substr(0, 80)));
+                             tables.merges.size(), core::printable(parsed.dump().substr(0, 80))));
             tables.merges.emplace_back();
           }
           return false;
@@ -57,14 +58,14 @@ Json parse_tokenizer_json(const std::string& text, const std::string& source, Mo
             tables.vocab.emplace_back(std::move(pending_key), parsed.get<int64_t>());
           } else {
             note(fmt::format("{}: model.vocab: token '{}' has id {}; expected a non-negative integer", source,
-                             pending_key, parsed.dump().substr(0, 40)));
+                             pending_key, core::printable(parsed.dump().substr(0, 40))));
           }
           return false;
         }
         if (in_merges && depth == 3) {
           if (!add_merge(parsed, tables.merges)) {
             note(fmt::format("{}: model.merges[{}]: expected \"a b\" or [\"a\", \"b\"], got {}", source,
-                             tables.merges.size(), parsed.dump().substr(0, 80)));
+                             tables.merges.size(), core::printable(parsed.dump().substr(0, 80))));
             tables.merges.emplace_back();
           }
           return false;

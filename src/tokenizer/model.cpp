@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include "core/printable.h"
 
 namespace duo::tokenizer {
 
@@ -33,7 +34,7 @@ ModelTables tables_from_json(const Json& model, const std::string& where) {
       const Json& m = (*it)[rank];
       if (!add_merge(m, t.merges)) {
         note(fmt::format("{}.merges[{}]: expected \"a b\" or [\"a\", \"b\"], got {}", where, rank,
-                         m.dump().substr(0, 80)));
+                         core::printable(m.dump().substr(0, 80))));
         t.merges.emplace_back();
       }
     }
@@ -64,7 +65,7 @@ void read_vocab(const ModelTables& tables, const std::string& where, StringIdMap
   int64_t max_id = -1;
   for (const auto& [token, id] : tables.vocab) {
     DUO_CHECK(id >= 0 && id < (int64_t{1} << 31), "{}.vocab: token '{}' has id {}; expected a non-negative integer",
-              where, token, id);
+              where, core::printable(token), id);
     max_id = std::max(max_id, id);
   }
   tokens.assign(static_cast<size_t>(max_id + 1), std::string());

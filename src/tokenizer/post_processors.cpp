@@ -1,5 +1,6 @@
 // Post-processors (see post_processors.h); processors/{template,sequence,byte_level}.rs.
 #include "tokenizer/post_processors.h"
+#include "core/printable.h"
 
 namespace duo::tokenizer {
 namespace {
@@ -17,16 +18,17 @@ class TemplateProcessor : public PostProcessor {
       std::string wi = w + "[" + std::to_string(i) + "]";
       if (item.contains("Sequence")) {
         std::string id = require_string(item["Sequence"], "id", wi);
-        DUO_CHECK(id == "A", "{}: a single-sequence template may only hold sequence A, got '{}'", wi, id);
+        DUO_CHECK(id == "A", "{}: a single-sequence template may only hold sequence A, got '{}'", wi,
+                  core::printable(id));
         DUO_CHECK(!seen_sequence, "{}: sequence A appears twice", wi);
         seen_sequence = true;
         continue;
       }
       DUO_CHECK(item.contains("SpecialToken"), "{}: expected SpecialToken or Sequence, got {}", wi,
-                item.dump().substr(0, 80));
+                core::printable(item.dump().substr(0, 80)));
       std::string name = require_string(item["SpecialToken"], "id", wi);
       DUO_CHECK(specials && specials->contains(name), "{}: special token '{}' is not in {}.special_tokens", wi,
-                name, where);
+                core::printable(name), where);
       const Json& ids = require_field((*specials)[name], "ids", where + ".special_tokens." + name);
       DUO_CHECK(ids.is_array(), "{}.special_tokens.{}: 'ids' must be a list", where, name);
       auto& target = seen_sequence ? after_ : before_;

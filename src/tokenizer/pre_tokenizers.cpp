@@ -5,6 +5,7 @@
 #include "tokenizer/unicode.h"
 
 #include <algorithm>
+#include "core/printable.h"
 
 namespace duo::tokenizer {
 namespace {
@@ -126,7 +127,7 @@ SplitBehavior parse_behavior(const std::string& b, const std::string& where) {
   if (b == "MergedWithNext") return SplitBehavior::kMergedWithNext;
   if (b == "Contiguous") return SplitBehavior::kContiguous;
   fail("{}: behavior '{}' is not one of Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous",
-       where, b);
+       where, core::printable(b));
 }
 
 }  // namespace
@@ -231,7 +232,7 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const Json& j, const std::strin
       else if (*s == "never")
         scheme = PrependScheme::kNever;
       else
-        fail("{}: prepend_scheme '{}' is not one of always, first, never", where, *s);
+        fail("{}: prepend_scheme '{}' is not one of always, first, never", where, core::printable(*s));
     } else if (!bool_or(j, "add_prefix_space", true, where)) {
       scheme = PrependScheme::kNever;
     }

@@ -13,6 +13,7 @@
 
 #include <fstream>
 #include <sstream>
+#include "core/printable.h"
 
 namespace duo::tokenizer {
 
@@ -80,11 +81,11 @@ std::shared_ptr<Tokenizer::Impl> parse(const std::string& text, const std::strin
   auto impl = std::make_shared<Tokenizer::Impl>();
   impl->source = source;
   if (auto it = j.find("truncation"); it != j.end() && !it->is_null())
-    fail("{}: truncation is not supported (expected null, got {})", source, it->dump().substr(0, 80));
+    fail("{}: truncation is not supported (expected null, got {})", source, core::printable(it->dump().substr(0, 80)));
   if (auto it = j.find("padding"); it != j.end() && !it->is_null()) {
     bool longest = it->is_object() && it->contains("strategy") && (*it)["strategy"] == "BatchLongest";
     DUO_CHECK(longest, "{}: padding {} is not supported (expected null or strategy BatchLongest)", source,
-              it->dump().substr(0, 80));
+              core::printable(it->dump().substr(0, 80)));
   }
   auto component = [&](const char* key) -> const Json* {
     auto it = j.find(key);

@@ -1,5 +1,6 @@
 // WordLevel model (see word_level.h); models/wordlevel/mod.rs in huggingface/tokenizers.
 #include "tokenizer/word_level.h"
+#include "core/printable.h"
 
 namespace duo::tokenizer {
 
@@ -14,7 +15,7 @@ void WordLevelModel::tokenize(std::string_view piece, std::vector<int32_t>& out)
   int32_t id = vocab_.find(piece);
   if (id < 0) {
     DUO_CHECK(unk_id_ >= 0, "{}: '{}' is not in the vocabulary and unk_token '{}' is not either", where_,
-              std::string(piece), unk_token_);
+              core::printable(piece), core::printable(unk_token_));
     id = unk_id_;
   }
   out.push_back(id);

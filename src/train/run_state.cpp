@@ -43,6 +43,24 @@ GateRunState load_run_state(const std::filesystem::path& path) {
             s.gates.sizes(), m.sizes(), v.sizes());
   DUO_CHECK(s.history.steps() == s.step, "{}: history holds {} steps; expected {} (the checkpoint's step)",
             path.string(), s.history.steps(), s.step);
+  // A checkpoint is resumed only when it is sound: a NaN here would otherwise surface steps
+  // later as a "non-finite loss", blaming the data and calling this file the last good one.
+  const std::pair<const char*, const at::Tensor*> arrays[] = {{"gates", &s.gates}, {"adam_m", &m}, {"adam_v", &v}};
+  for (const auto& [name, t] : arrays) {
+    const at::Tensor bad = (~at::isfinite(*t)).nonzero();
+    DUO_CHECK(bad.size(0) == 0, "{}: dataset '{}' holds {} non-finite values (first at [{}, {}]); expected finite "
+              "values (the checkpoint is damaged; resume from an earlier copy or start again)",
+              path.string(), name, bad.size(0), bad.size(0) > 0 ? bad[0][0].item<int64_t>() : 0,
+              bad.size(0) > 0 ? bad[0][1].item<int64_t>() : 0);
+  }
+  DUO_CHECK(v.numel() == 0 || v.min().item<float>() >= 0.0f,
+            "{}: dataset 'adam_v' holds negative values; expected second moments >= 0 (the checkpoint is damaged)",
+            path.string());
+  DUO_CHECK(s.step >= 0 && s.adam.steps >= 0, "{}: attributes 'step' and 'adam_step' must be >= 0; got {} and {}",
+            path.string(), s.step, s.adam.steps);
+  DUO_CHECK(r.attr_int("", "data_epoch") >= 0 && r.attr_int("", "data_pos") >= 0,
+            "{}: attributes 'data_epoch' and 'data_pos' must be >= 0; got {} and {}", path.string(),
+            r.attr_int("", "data_epoch"), r.attr_int("", "data_pos"));
   return s;
 }
 

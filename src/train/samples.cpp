@@ -36,7 +36,9 @@ TrainSample to_tensors(const std::vector<int32_t>& ids, const std::vector<uint8_
 class FileSamples : public SampleSource {
  public:
   FileSamples(const std::string& path, int64_t vocab)
-      : path_(path), data_(data_gen::Dataset::open(path)), vocab_(vocab) {}
+      : path_(path), data_(data_gen::Dataset::open(path)), vocab_(vocab) {
+    data_.check_token_ids(vocab);  // every sample now, not when it is drawn
+  }
   int64_t size() const override { return data_.size(); }
   TrainSample get(int64_t i) const override {
     auto s = data_.sample(i);

@@ -9,6 +9,8 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/file_checks.h"
+#include "core/file_lock.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "io/svg.h"
@@ -102,6 +104,12 @@ TrainResult run_training(const TrainOptions& o, const model::Model& model, const
   const fs::path out = o.output_dir;
   const fs::path state_file = out / "checkpoint" / "state.h5";
   const std::string fp = fingerprint(o, samples);
+  core::check_output_folder(out, "train: output_dir");
+  core::check_output_folder(out / "checkpoint");
+  fs::create_directories(out);
+  // Held until this function returns or the process dies: a second run on this folder is refused
+  // before it reads or writes anything in it.
+  const core::FileLock lock(core::run_lock_path(out), "duo train");
 
   GateRunState st;
   if (resume && fs::exists(state_file)) {

@@ -37,7 +37,6 @@ TEST(Binarize, SparsityBetweenTwoGates) {
 TEST(Binarize, SparsityZeroAndOne) {
   auto g = table(2, 2, {0.3, 0.3, 0.8, 0.0});
   EXPECT_EQ(binarize_by_sparsity(g, 0.0).mask.values, (std::vector<double>{1, 1, 1, 1}));
-  EXPECT_EQ(binarize_by_sparsity(g, -0.5).mask.values, (std::vector<double>{1, 1, 1, 1}));
   EXPECT_EQ(binarize_by_sparsity(g, 1.0).mask.values, (std::vector<double>{0, 0, 0, 0}));
   EXPECT_DOUBLE_EQ(binarize_by_sparsity(g, 1.0).actual_sparsity, 1.0);
 }
