@@ -30,10 +30,11 @@ Decoder::Decoder(model::Model model, HeadLayout layout, int64_t capacity)
             layout.n_kv_heads, c.n_layers, c.n_kv_heads);
   DUO_CHECK(model_.options().device.is_cpu(), "decoder: the runtime runs on cpu; got a model on {}",
             model_.options().device.str());
+  for (int64_t l = 0; l < c.n_layers; ++l) specs_.push_back(model_.layer_spec(l, layout.layer_spec(l)));
 }
 
 at::Tensor Decoder::attend_layer(int64_t l, const model::Model::QKV& qkv, int64_t p0) {
-  const attention::LayerSpec spec = model_.layer_spec(l, cache_.layout().layer_spec(l));
+  const attention::LayerSpec& spec = specs_[static_cast<size_t>(l)];
   if (p0 == 0 && qkv.q.size(1) > 1) {
     // The first chunk: one blockwise pass over the chunk alone (block-sparse for streaming heads).
     at::Tensor o = attention::attend(qkv.q, qkv.k, qkv.v, spec);

@@ -49,6 +49,7 @@ class Decoder {
 
   model::Model model_;
   SplitKVCache cache_;
+  std::vector<attention::LayerSpec> specs_;  // [L] each layer's heads, window and sliding window (built once)
   int64_t position_ = 0;
 };
 

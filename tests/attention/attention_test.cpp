@@ -30,10 +30,6 @@ class Attention : public ::testing::Test {
   void SetUp() override { duo::core::set_threads(2); }
 };
 
-double max_diff(const at::Tensor& a, const at::Tensor& b) {
-  return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
-}
-
 LayerSpec make_spec(std::vector<HeadKind> kinds, int64_t sink, int64_t recent, int64_t window = 0) {
   LayerSpec s;
   s.kinds = std::move(kinds);
@@ -95,15 +91,15 @@ TEST_F(Attention, GatedMatchesReferenceAndLimits) {
   LayerSpec stream = make_spec({HeadKind::kStreaming, HeadKind::kStreaming}, 16, 48);
   LayerSpec gated = full;
   gated.alpha = at::tensor({0.25f, 0.8f});
-  EXPECT_LT(max_diff(attend(q, k, v, gated), attend_reference(q, k, v, gated)), 2e-5);
+  EXPECT_LT(max_abs_diff(attend(q, k, v, gated), attend_reference(q, k, v, gated)), 2e-5);
   gated.alpha = at::tensor({1.0f, 1.0f});
-  EXPECT_LT(max_diff(attend(q, k, v, gated), attend(q, k, v, full)), 1e-6);
+  EXPECT_LT(max_abs_diff(attend(q, k, v, gated), attend(q, k, v, full)), 1e-6);
   gated.alpha = at::tensor({0.0f, 0.0f});
-  EXPECT_LT(max_diff(attend(q, k, v, gated), attend(q, k, v, stream)), 1e-6);
+  EXPECT_LT(max_abs_diff(attend(q, k, v, gated), attend(q, k, v, stream)), 1e-6);
   // alpha outside [0, 1] clamps: 1.7 acts as 1, -0.4 as 0.
   gated.alpha = at::tensor({1.7f, -0.4f});
   LayerSpec mixed = make_spec({HeadKind::kFull, HeadKind::kStreaming}, 16, 48);
-  EXPECT_LT(max_diff(attend(q, k, v, gated), attend(q, k, v, mixed)), 1e-6);
+  EXPECT_LT(max_abs_diff(attend(q, k, v, gated), attend(q, k, v, mixed)), 1e-6);
 }
 
 // Central finite differences of sum(out * w) w.r.t. every entry of x (double precision).
@@ -148,7 +144,7 @@ TEST_F(Attention, GradientsMatchFiniteDifferences) {
     const auto grads = torch::autograd::grad({(out * w).sum()}, inputs);
     for (size_t i = 0; i < inputs.size(); ++i) {
       const at::Tensor num = numeric_grad([&] { return attend(q, k, v, spec); }, inputs[i].detach(), w);
-      EXPECT_LT(max_diff(grads[i], num), 1e-6) << "input " << i;
+      EXPECT_LT(max_abs_diff(grads[i], num), 1e-6) << "input " << i;
     }
   }
 }
@@ -164,7 +160,7 @@ TEST_F(Attention, GradientsMatchReferenceAutograd) {
   const at::Tensor w = at::randn({8, t, 64}, at::kDouble);
   const auto g1 = torch::autograd::grad({(attend(q, k, v, spec) * w).sum()}, {q, k, v, spec.alpha});
   const auto g2 = torch::autograd::grad({(attend_reference(q, k, v, spec) * w).sum()}, {q, k, v, spec.alpha});
-  for (size_t i = 0; i < g1.size(); ++i) EXPECT_LT(max_diff(g1[i], g2[i]), 1e-9) << "input " << i;
+  for (size_t i = 0; i < g1.size(); ++i) EXPECT_LT(max_abs_diff(g1[i], g2[i]), 1e-9) << "input " << i;
   // clamp: no gradient for gates outside [0, 1]
   EXPECT_EQ(g1[3][1].item<double>(), 0.0);
   EXPECT_EQ(g1[3][2].item<double>(), 0.0);

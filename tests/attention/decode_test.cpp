@@ -22,15 +22,12 @@ using duo::attention::CacheView;
 using duo::attention::HeadKind;
 using duo::attention::LayerSpec;
 using duo::testing::DeviceCase;
+using duo::testing::max_abs_diff;
 
 class Decode : public ::testing::Test {
  protected:
   void SetUp() override { duo::core::set_threads(2); }
 };
-
-double max_diff(const at::Tensor& a, const at::Tensor& b) {
-  return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
-}
 
 // Runs q, k, v [*, T, D] through the split-cache protocol in chunks of `chunk` tokens.
 at::Tensor run_chunked(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, HeadKind kind,
@@ -87,7 +84,7 @@ TEST_P(DecodeCases, ChunkedEqualsUnchunkedForEveryChunkSize) {
                      std::to_string(chunk));
         const at::Tensor out = run_chunked(q, k, v, kind, spec, chunk, false, ref_dtype);
         EXPECT_EQ(out.scalar_type(), dc.dtype);
-        EXPECT_LT(max_diff(out, whole), dc.tol);
+        EXPECT_LT(max_abs_diff(out, whole), dc.tol);
       }
     }
   }
@@ -106,7 +103,7 @@ TEST_F(Decode, ReferenceProtocolEqualsUnchunkedReference) {
     LayerSpec spec;
     spec.kinds = {kind, kind};
     spec.window = duo::StreamWindow(4, 16);
-    EXPECT_LT(max_diff(run_chunked(q, k, v, kind, spec, 7, /*use_reference=*/true),
+    EXPECT_LT(max_abs_diff(run_chunked(q, k, v, kind, spec, 7, /*use_reference=*/true),
                        duo::attention::attend_reference(q, k, v, spec)),
               2e-5);
   }
@@ -130,7 +127,7 @@ TEST_F(Decode, CacheSlotsInAnyOrderWithEmptySlots) {
     LayerSpec spec;
     spec.window = duo::StreamWindow(3, 6);
     spec.sliding_window = variant >= 2 ? 9 : 0;
-    EXPECT_LT(max_diff(duo::attention::attend_chunk(q, kn, vn, p0, view, kind, spec),
+    EXPECT_LT(max_abs_diff(duo::attention::attend_chunk(q, kn, vn, p0, view, kind, spec),
                        duo::attention::attend_chunk_reference(q, kn, vn, p0, view, kind, spec)),
               2e-5)
         << "variant " << variant;
@@ -147,9 +144,9 @@ TEST_F(Decode, RingAfterManyWrapAroundsEqualsReferenceRows) {
   const at::Tensor whole = duo::attention::attend_reference(q, k, v, spec);
   // one token at a time (pure decode), then chunks of 13 (chunked prefill across wrap-arounds)
   const at::Tensor out = run_chunked(q, k, v, HeadKind::kStreaming, spec, 1);
-  EXPECT_LT(max_diff(out, whole), 2e-5);
+  EXPECT_LT(max_abs_diff(out, whole), 2e-5);
   const at::Tensor mixed = run_chunked(q, k, v, HeadKind::kStreaming, spec, 13);
-  EXPECT_LT(max_diff(mixed, whole), 2e-5);
+  EXPECT_LT(max_abs_diff(mixed, whole), 2e-5);
 }
 
 TEST_F(Decode, LongFullCacheSplitsAcrossThreadsAndBf16Cache) {
@@ -162,14 +159,14 @@ TEST_F(Decode, LongFullCacheSplitsAcrossThreadsAndBf16Cache) {
   LayerSpec spec;
   const CacheView view{kc, vc, pos};
   const at::Tensor ref = duo::attention::attend_chunk_reference(q, kn, vn, s, view, HeadKind::kFull, spec);
-  EXPECT_LT(max_diff(duo::attention::attend_chunk(q, kn, vn, s, view, HeadKind::kFull, spec), ref), 2e-5);
+  EXPECT_LT(max_abs_diff(duo::attention::attend_chunk(q, kn, vn, s, view, HeadKind::kFull, spec), ref), 2e-5);
   spec.sliding_window = 1000;
   const at::Tensor ref_w = duo::attention::attend_chunk_reference(q, kn, vn, s, view, HeadKind::kFull, spec);
-  EXPECT_LT(max_diff(duo::attention::attend_chunk(q, kn, vn, s, view, HeadKind::kFull, spec), ref_w), 2e-5);
+  EXPECT_LT(max_abs_diff(duo::attention::attend_chunk(q, kn, vn, s, view, HeadKind::kFull, spec), ref_w), 2e-5);
   const CacheView bf{kc.to(at::kBFloat16), vc.to(at::kBFloat16), pos};
   const CacheView bf_as_f{bf.k.to(at::kFloat), bf.v.to(at::kFloat), pos};
   spec.sliding_window = 0;
-  EXPECT_LT(max_diff(duo::attention::attend_chunk(q, kn, vn, s, bf, HeadKind::kFull, spec),
+  EXPECT_LT(max_abs_diff(duo::attention::attend_chunk(q, kn, vn, s, bf, HeadKind::kFull, spec),
                      duo::attention::attend_chunk_reference(q, kn, vn, s, bf_as_f, HeadKind::kFull, spec)),
             2e-5);
 }
@@ -183,7 +180,7 @@ TEST_F(Decode, OddHeadCountSplitsSoNoThreadIdles) {
   const at::Tensor q = at::randn({6, 1, 32}), kn = at::randn({3, 1, 32}), vn = at::randn({3, 1, 32});
   const LayerSpec spec;
   const CacheView view{kc, vc, pos};
-  EXPECT_LT(max_diff(duo::attention::attend_chunk(q, kn, vn, s, view, HeadKind::kFull, spec),
+  EXPECT_LT(max_abs_diff(duo::attention::attend_chunk(q, kn, vn, s, view, HeadKind::kFull, spec),
                      duo::attention::attend_chunk_reference(q, kn, vn, s, view, HeadKind::kFull, spec)),
             2e-5);
 }
