@@ -6,7 +6,8 @@
 #include <algorithm>
 #include <atomic>
 
-#ifndef _OPENMP
+// DUO_SINGLE_THREADED: the fuzz build (scripts/fuzz.sh), which only parses files, opts out.
+#if !defined(_OPENMP) && !defined(DUO_SINGLE_THREADED)
 #error "kernels/cpu/task_pool.cpp needs OpenMP (-fopenmp): at::parallel_for would run every task on one thread"
 #endif
 

@@ -14,6 +14,7 @@
 #include "cli/run_options.h"
 #include "cli/ids.h"
 #include "core/error.h"
+#include "core/file_checks.h"
 #include "core/log.h"
 #include "io/hdf5.h"
 #include "model/model.h"
@@ -34,6 +35,7 @@ void run(const ForwardOptions& o) {
   const auto ids = duo::cli::parse_id_list(o.ids);
   const auto dtype = duo::model::parse_dtype(o.dtype, "--dtype");
   DUO_CHECK(dtype == at::kFloat || dtype == at::kBFloat16, "--dtype: expected fp32 or bf16; got '{}'", o.dtype);
+  duo::core::check_output_file(o.out, "forward: --out");  // before the model loads
   auto model = duo::model::Model::load(o.model, {dtype});
   const auto& cfg = model.config();
   for (size_t i = 0; i < ids.size(); ++i) {

@@ -7,6 +7,7 @@
 #include "cli/command.h"
 #include "cli/run_options.h"
 #include "core/error.h"
+#include "core/file_checks.h"
 #include "core/log.h"
 #include "model/model.h"
 #include "model/preset.h"
@@ -26,6 +27,7 @@ void run(const MakeCheckpointOptions& o) {
   duo::cli::apply_common_options(o.common);
   const auto dtype = duo::model::parse_dtype(o.dtype, "--dtype");
   DUO_CHECK(o.shard_mb >= 0, "--shard-mb: expected >= 0 (0 = one file); got {}", o.shard_mb);
+  duo::core::check_output_folder(o.out, "make-checkpoint: --out");  // before the weights are drawn
   auto config = duo::model::read_preset(o.preset);
   const auto shard_bytes = static_cast<uint64_t>(o.shard_mb * 1024 * 1024);
   duo::model::write_random_checkpoint(config, o.out, o.seed, dtype, shard_bytes);

@@ -172,8 +172,9 @@ Checkpoint Checkpoint::open(const fs::path& dir_or_file) {
   for (auto& [shard, pos] : shard_index) {
     const fs::path p = folder / shard;
     if (!fs::exists(p, ec)) {
+      const std::string& missing = shard;  // C++17 lambdas cannot capture structured bindings
       const auto first = std::find_if(weight_map.begin(), weight_map.end(),
-                                      [&](const auto& kv) { return kv.second == shard; });
+                                      [&](const auto& kv) { return kv.second == missing; });
       fail("{}: shard file '{}' (holding tensor '{}') does not exist", index, p.string(), first->first);
     }
     pos = c.files_.size();

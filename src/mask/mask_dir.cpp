@@ -6,6 +6,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/file_checks.h"
 #include "core/printable.h"
 #include "mask/kv_budget.h"
 
@@ -122,6 +123,7 @@ nlohmann::json export_mask(const fs::path& dir, const Binarized& b, const Export
   cfg["kv_cache_ratio"] = ratios;
   cfg["source"] = info.source;
   if (!info.source_config.is_null()) cfg["source_config"] = info.source_config;
+  core::check_output_folder(dir);
   fs::create_directories(dir);
   write_gate_tsv(dir / kHeadsFile, b.mask);
   core::write_file_atomic(dir / kConfigFile, cfg.dump(2) + "\n");

@@ -10,6 +10,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/file_checks.h"
 #include "io/checkpoint.h"
 #include "io/json.h"
 #include "model/model.h"
@@ -78,6 +79,7 @@ void write_random_checkpoint(const json& config, const std::filesystem::path& ou
                              at::ScalarType dtype, uint64_t shard_bytes) {
   DUO_CHECK(dtype == at::kFloat || dtype == at::kBFloat16 || dtype == at::kHalf,
             "make-checkpoint: dtype must be float32, bfloat16 or float16; got {}", dtype_name(dtype));
+  core::check_output_folder(out_dir);
   json doc = config;
   doc["torch_dtype"] = dtype_name(dtype);
   const ModelConfig cfg = ModelConfig::from_json(doc, (out_dir / "config.json").string());

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/file_checks.h"
 #include "io/checkpoint.h"
 #include "io/json.h"
 #include "pretrain/corpus_tokenizer.h"
@@ -38,6 +39,7 @@ model::ModelConfig make_model_config(const ShapeOptions& s, int64_t vocab_size) 
 }
 
 void write_hf_folder(const std::filesystem::path& dir, const model::Model& m) {
+  core::check_output_folder(dir);
   std::filesystem::create_directories(dir);
   write_corpus_tokenizer(dir / "tokenizer.json");
   io::write_json(dir / "config.json", m.config().to_json());

@@ -208,6 +208,25 @@ TEST_F(FaultCli, SecondTrainOnOneFolderIsRefused) {
   fs::remove_all(dir);
 }
 
+// The same for duo pretrain: its run folder's lock is held, so a second pretrain is refused.
+TEST_F(FaultCli, SecondPretrainOnOneFolderIsRefused) {
+  const auto dir = fresh("pretrain_lock");
+  const auto run = dir / "run";
+  fs::create_directories(run);
+  const int fd = ::open((run / ".lock").c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  const RunResult r = run_duo("pretrain -q --threads 1 --config '" + (kSource / "configs/pretrain/duo-tiny.yaml").string() +
+                                  "' --out '" + run.string() + "'",
+                              dir);
+  ::close(fd);
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_EQ(lines(r.err), 1) << r.err;
+  EXPECT_NE(r.err.find("in use by another duo pretrain"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(run / "checkpoint.safetensors"));  // refused before any step
+  fs::remove_all(dir);
+}
+
 TEST_F(FaultCli, OutputOntoFifoOrWrongKindIsRefused) {
   const auto dir = fresh("fifo");
   const auto fifo = dir / "node";
@@ -221,6 +240,11 @@ TEST_F(FaultCli, OutputOntoFifoOrWrongKindIsRefused) {
       {"export --gates nowhere --sparsity 0.5 --out " + f, "expected a folder or a new path, got a FIFO"},
       {"niah" + m + " --out " + f, "expected a folder or a new path, got a FIFO"},
       {train_args(fifo), "train: output_dir '" + fifo.string() + "': expected a folder or a new path, got a FIFO"},
+      {"forward" + m + " --ids 1,2 --out " + f, "forward: --out '" + fifo.string() + "': expected a regular file"},
+      {"make-checkpoint --preset '" + (kSource / "configs/models/tiny-llama.yaml").string() + "' --out " + f,
+       "make-checkpoint: --out '" + fifo.string() + "': expected a folder or a new path, got a FIFO"},
+      {"pretrain -q --config '" + (kSource / "configs/pretrain/duo-tiny.yaml").string() + "' --out " + f,
+       "expected a folder or a new path, got a FIFO"},
       {gen_data_args(dir), "got a folder"},  // a folder where a file is expected
   };
   for (const auto& [args, expected] : cases) {
