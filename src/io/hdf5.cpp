@@ -11,6 +11,7 @@
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "io/hdf5_probe.h"
 
 namespace duo::io {
 namespace fs = std::filesystem;
@@ -392,6 +393,7 @@ H5Reader::H5Reader(const fs::path& path) {
   DUO_CHECK(fs::is_regular_file(path, ec), "{}: cannot open: not a regular file", path.string());
   htri_t is_h5 = H5Fis_hdf5(path.c_str());
   DUO_CHECK(is_h5 > 0, "{}: not an HDF5 file", path.string());
+  probe_hdf5_file(path);  // a damaged file must not crash this process inside the HDF5 library
   impl_ = guarded(path, "cannot open", [&] {
     return std::unique_ptr<Impl>(new Impl{path, H5::H5File(path.string(), H5F_ACC_RDONLY)});
   });

@@ -185,7 +185,13 @@ void read_value(const nlohmann::json& node, double& out, const std::string& sour
 }
 
 void read_value(const nlohmann::json& node, std::string& out, const std::string& source, const std::string& key) {
-  out = node.is_null() ? std::string() : scalar_text(node, "a string", source, key);
+  std::string text = node.is_null() ? std::string() : scalar_text(node, "a string", source, key);
+  // YAML is UTF-8 text; a string that is not would be written back (config.yaml, config.json)
+  // differently from how it was read.
+  const size_t bad = core::first_invalid_utf8(text);
+  DUO_CHECK(bad == text.size(), "{}: key '{}' expects UTF-8 text; got the byte 0x{:02X} at byte {} of '{}'", source, key,
+            static_cast<unsigned char>(text[bad]), bad, core::printable(text));
+  out = std::move(text);
 }
 
 void read_value(const nlohmann::json& node, std::vector<int64_t>& out, const std::string& source,
