@@ -53,6 +53,7 @@ void run(TrainCommandOptions c, bool resume, int nproc) {
     DUO_CHECK(!env.distributed(), "train: --nproc {} inside a {} environment of {} processes; expected one launcher "
               "(drop --nproc, or run duo outside torchrun/srun/mpirun)", nproc, env.source, env.world_size);
     duo::cli::check_threads(c.common.threads);
+    if (c.common.quiet) duo::core::set_log_level(duo::core::LogLevel::kWarn);
     throw duo::cli::ExitStatus{duo::dist::launch_local(nproc)};
   }
   // Processes on one machine share its cores: threads 0 ("all cores") means this process's share.

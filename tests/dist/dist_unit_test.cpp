@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/threads.h"
 #include "dist/env.h"
 #include "dist/group.h"
 #include "model/model.h"
@@ -73,7 +74,7 @@ std::vector<std::string> on_ranks(int world, double timeout_s,
   for (int r = 0; r < world; ++r) {
     threads.emplace_back([&, r] {
       errors[r] = error_of([&] {
-        at::set_num_threads(1);  // per thread (OpenMP): the same as the one-process reference
+        core::set_threads(1);  // per thread (OpenMP): the same as the one-process reference
         dist::DistEnv e;
         e.rank = r;
         e.world_size = world;
@@ -201,7 +202,9 @@ TEST(Batch, CombineIsAPlainOrderedMeanForEveryWorldSize) {
       EXPECT_EQ(c.loss, c.distill + 0.5 * 0.75);
       EXPECT_EQ(c.n_labels, 2 * b);
     }
-    if (b == 1) EXPECT_TRUE(at::equal(train::combine_rows(gathered_rows(rows, 1), 1, 1, L, H, 0.5).grad, rs[0].grad));
+    if (b == 1) {
+      EXPECT_TRUE(at::equal(train::combine_rows(gathered_rows(rows, 1), 1, 1, L, H, 0.5).grad, rs[0].grad));
+    }
   }
 }
 
@@ -306,39 +309,43 @@ fs::path fresh_dir(const std::string& name) {
 
 }  // namespace
 
-// batch_size 2 on one process: the step is AdamW on the mean of the two samples' gradients,
-// computed here by hand from two_way_step.
-TEST(BatchTraining, OneStepOfTwoSamplesEqualsTheMeanGradientStep) {
-  at::set_num_threads(1);
+// batch_size 2 on one process: each step is AdamW on the mean of its two samples' gradients,
+// computed here by hand from two_way_step (2 steps: samples 0, 1 then 2, 3; shuffle off).
+TEST(BatchTraining, TwoStepsOfTwoSamplesEqualTheMeanGradientSteps) {
+  core::set_threads(1);
   auto m = tiny_model();
   MemorySamples data(4);
   auto dir = fresh_dir("by_hand");
   auto o = small_options(dir, 2);
-  o.steps = 1;
+  o.steps = 2;
   auto r = train::run_training(o, m, data, false, "", /*quiet=*/true);
   train::TwoWayConfig tw;
   tw.window = StreamWindow(4, 8);
   tw.reg_weight = o.reg_weight;
   tw.recompute = o.recompute;
-  auto gates = at::full({2, 2}, 1.0f, at::kFloat);
-  auto s0 = data.get(0), s1 = data.get(1);
-  auto g0 = train::two_way_step(m, s0.ids, s0.label_mask, gates, tw).grad.to(at::kDouble);
-  auto g1 = train::two_way_step(m, s1.ids, s1.label_mask, gates, tw).grad.to(at::kDouble);
-  optim::AdamW adam({{"gates", gates}}, optim::AdamWConfig{});
-  adam.step(optim::duo_attention_lr(0, 1, o.lr), {((g0 + g1) / 2.0).to(at::kFloat)});
-  EXPECT_TRUE(at::equal(r.gates, gates)) << r.gates << gates;
-  // And it is not the first sample's step alone (the test can fail).
-  auto alone = at::full({2, 2}, 1.0f, at::kFloat);
-  optim::AdamW adam1({{"gates", alone}}, optim::AdamWConfig{});
-  adam1.step(optim::duo_attention_lr(0, 1, o.lr), {g0.to(at::kFloat)});
-  EXPECT_FALSE(at::equal(r.gates, alone));
+  auto mean = at::full({2, 2}, 1.0f, at::kFloat), first = mean.clone();
+  optim::AdamW adam_mean({{"gates", mean}}, optim::AdamWConfig{}), adam_first({{"gates", first}}, optim::AdamWConfig{});
+  for (int64_t s = 0; s < 2; ++s) {
+    auto grad = [&](const at::Tensor& gates, int64_t i) {
+      auto x = data.get(i);
+      return train::two_way_step(m, x.ids, x.label_mask, gates, tw).grad.to(at::kDouble);
+    };
+    mean.clamp_(0.0, 1.0);
+    first.clamp_(0.0, 1.0);
+    const double lr = optim::duo_attention_lr(s, 2, o.lr);
+    adam_mean.step(lr, {((grad(mean, 2 * s) + grad(mean, 2 * s + 1)) / 2.0).to(at::kFloat)});
+    adam_first.step(lr, {grad(first, 2 * s).to(at::kFloat)});
+  }
+  EXPECT_TRUE(at::equal(r.gates, mean)) << r.gates << mean;
+  // And not what the first sample of each step alone gives (the comparison can fail).
+  EXPECT_FALSE(at::equal(r.gates, first)) << first;
   fs::remove_all(dir);
 }
 
 // Ranks on threads (Gloo over loopback) running run_training: for batch 3 (uneven over 2 ranks)
 // the gates of every rank equal one process's bit for bit; only rank 0 writes the run folder.
 TEST(BatchTraining, RanksOnThreadsEqualOneProcess) {
-  at::set_num_threads(1);
+  core::set_threads(1);
   auto m = tiny_model();
   MemorySamples data(5);
   auto dir1 = fresh_dir("one"), dir2 = fresh_dir("two");
