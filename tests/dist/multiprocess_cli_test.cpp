@@ -5,7 +5,8 @@
 //   - a bad sample on rank 1 (DUO_FAULT_BAD_SAMPLE) stops both ranks within seconds with one
 //     message naming rank 1; the last checkpoint stays, and --resume on 4 ranks (another world
 //     size) finishes the run equal to an uninterrupted one;
-//   - Ctrl-C (SIGINT) to the `--nproc` launcher, or SIGKILL of it, leaves no rank alive;
+//   - Ctrl-C (SIGINT) to the `--nproc` launcher, or SIGKILL of it, leaves no rank alive; a rank
+//     killed outright stops the other (closed connection) and the launcher;
 //   - a backend this build lacks (nccl) and bad --nproc values are one error line.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -153,6 +154,15 @@ std::vector<pid_t> children_of(pid_t parent) {
   return out;
 }
 
+// RANK in a process's environment (-1 when unreadable).
+int rank_of(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/environ", std::ios::binary);
+  std::string var;
+  while (std::getline(f, var, '\0'))
+    if (var.rfind("RANK=", 0) == 0) return std::stoi(var.substr(5));
+  return -1;
+}
+
 // A process that is gone, or a zombie nobody reaped (no longer running).
 bool gone(pid_t pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
@@ -256,6 +266,35 @@ TEST(MultiProcess, LauncherLeavesNoOrphans) {
     EXPECT_EQ(code, 128 + sig) << slurp(dir / "launcher.err");
     EXPECT_TRUE(all_gone_within(ranks, std::chrono::seconds(20))) << "a rank outlived the launcher (signal " << sig << ")";
   }
+  fs::remove_all(dir);
+}
+
+// A rank killed outright (no message): the other notices the closed connection at its next
+// collective and stops with an error naming itself; the launcher exits with the killed rank's
+// status (128 + 9) and leaves nothing running.
+TEST(MultiProcess, KilledRankStopsTheOthers) {
+  const auto dir = fresh("killed");
+  const auto out = dir / "run";
+  const pid_t sh = spawn_duo(train_args(dir, out, 100000, 2) + " --nproc 2", dir, "launcher", {});
+  std::vector<pid_t> ranks;
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (Clock::now() < deadline) {
+    ranks = children_of(sh);
+    if (ranks.size() == 2 && fs::exists(out / "checkpoint" / "state.h5")) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(ranks.size(), 2u) << slurp(dir / "launcher.err");
+  if (rank_of(ranks[0]) == 1) std::swap(ranks[0], ranks[1]);
+  ASSERT_EQ(rank_of(ranks[1]), 1);
+  const auto t0 = Clock::now();
+  ::kill(ranks[1], SIGKILL);
+  const int code = wait_code(sh);
+  EXPECT_LT(Clock::now() - t0, std::chrono::seconds(20));
+  EXPECT_EQ(code, 128 + SIGKILL);
+  EXPECT_TRUE(all_gone_within(ranks, std::chrono::seconds(10)));
+  const std::string err = slurp(dir / "launcher.err");
+  EXPECT_NE(err.find("rank 1 (pid " + std::to_string(ranks[1]) + ") was killed by signal 9"), std::string::npos) << err;
+  EXPECT_NE(err.find("rank 0 of 2 lost contact with the other ranks"), std::string::npos) << err;
   fs::remove_all(dir);
 }
 
