@@ -214,7 +214,7 @@ TEST(MultiProcess, BadSampleOnOneRankStopsAllThenResumeOnFourRanks) {
   const auto codes =
       run_ranks(train_args(dir, dir / "run", 5, 2, /*shuffle=*/false), dir, 2, {{"DUO_FAULT_BAD_SAMPLE", "5"}});
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  EXPECT_LT(seconds, 30.0);  // the failure reaches rank 0 at once, not after dist_timeout (60 s)
+  EXPECT_LT(seconds, 45.0);  // the failure reaches rank 0 at once, not after dist_timeout (60 s)
   EXPECT_EQ(codes, (std::vector<int>{1, 1}));
   const std::string e0 = slurp(dir / "rank0.err"), e1 = slurp(dir / "rank1.err");
   EXPECT_EQ(e1, "error: rank 1 of 2: sample 5: rejected (DUO_FAULT_BAD_SAMPLE test seam); expected a valid sample\n");
