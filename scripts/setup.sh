@@ -9,6 +9,7 @@ PKGS=(
   libopenblas0-pthread    # without it LibTorch's matmul is ~35x slower here
   libhdf5-dev libyaml-cpp-dev libcli11-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libpcre2-dev libzstd-dev
+  libgloo-dev             # headers of the Gloo transport under LibTorch's c10d (duo train on many processes)
   python3-h5py            # an independent HDF5 reader for the interop tests
 )
 

@@ -9,6 +9,12 @@
 namespace duo::cli {
 
 using AddCommandFn = std::function<void(CLI::App&)>;
+
+// Thrown by a command whose work ended with an exit code of its own (the `duo train --nproc`
+// launcher returns its first failing child's): main returns `code` and prints nothing.
+struct ExitStatus {
+  int code = 0;
+};
 struct CommandRegistrar {
   CommandRegistrar(int order, AddCommandFn add);
 };

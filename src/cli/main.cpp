@@ -70,6 +70,8 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const duo::cli::ExitStatus& e) {
+    return e.code == 0 && !stdout_ok() ? 1 : e.code;
   } catch (const duo::Error& e) {
     // Messages may quote a corrupt file's bytes: never send raw control bytes to the terminal.
     std::fprintf(stderr, "error: %s\n", duo::core::printable(e.what(), /*keep_newlines=*/true).c_str());

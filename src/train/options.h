@@ -12,6 +12,8 @@
 
 namespace duo::train {
 
+inline constexpr int64_t kMaxBatchSize = 65536;  // a bound for the option check, far above any use
+
 struct TrainOptions {
   std::string model;                 // model folder (config.json + safetensors)
   std::string dataset;               // HDF5 dataset from `duo gen-data` (or set data_config)
@@ -22,7 +24,8 @@ struct TrainOptions {
   int64_t train_recent = kTrainWindow.recent;  // training window: recent tokens
   double lr = 0.02;                  // peak learning rate
   double reg_weight = 0.05;          // weight of mean(|alpha|)
-  int64_t steps = 2000;              // optimizer steps (batch 1)
+  int64_t steps = 2000;              // optimizer steps
+  int64_t batch_size = 1;            // samples per optimizer step (official: 1), shared over the processes
   double initial_value = 1.0;        // initial gate value
   std::string init_gates;            // start from these gates (a run folder or TSV) instead
   int64_t seed = 42;                 // data order and on-the-fly generation
@@ -42,7 +45,8 @@ struct TrainOptions {
     v("train_recent", train_recent, "training window: recent tokens of the streaming path (config.json recent_size)");
     v("lr", lr, "peak learning rate (AdamW, official warm-up/decay schedule)");
     v("reg_weight", reg_weight, "weight of the L1 term mean(|alpha|)");
-    v("steps", steps, "optimizer steps (one sample each)");
+    v("steps", steps, "optimizer steps (batch_size samples each)");
+    v("batch_size", batch_size, "samples per optimizer step, split over the processes (gradients averaged)");
     v("initial_value", initial_value, "initial value of every gate");
     v("init_gates", init_gates, "start from the gates in this run folder or full_attention_heads.tsv");
     v("seed", seed, "seed for the data order and on-the-fly generation");

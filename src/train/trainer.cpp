@@ -4,8 +4,13 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <numeric>
 #include <cmath>
+#include <cstdlib>
+#include <memory>
+#include <vector>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -18,6 +23,7 @@
 #include "mask/mask_dir.h"
 #include "optim/adamw.h"
 #include "optim/schedule.h"
+#include "train/batch.h"
 #include "train/data_order.h"
 #include "train/run_state.h"
 #include "train/two_way.h"
@@ -30,7 +36,9 @@ std::string fingerprint(const TrainOptions& o, const SampleSource& samples) {
   return fmt::format("model={} data={} shuffle={} sink={} recent={} lr={} reg_weight={} steps={} initial_value={} "
                      "init_gates={} seed={} dtype={} recompute={}",
                      o.model, samples.describe(), o.shuffle, o.train_sink, o.train_recent, o.lr, o.reg_weight, o.steps,
-                     o.initial_value, o.init_gates, o.seed, o.dtype, o.recompute);
+                     o.initial_value, o.init_gates, o.seed, o.dtype, o.recompute) +
+         // Only where it differs from 1, so the checkpoints of runs before batch_size still resume.
+         (o.batch_size != 1 ? fmt::format(" batch_size={}", o.batch_size) : std::string());
 }
 
 mask::GateTable to_table(const at::Tensor& gates) {
@@ -65,6 +73,14 @@ void append_history(History& h, const StepResult& r, double lr, const at::Tensor
 
 bool finite(double x) { return std::isfinite(x); }
 
+// Test seam: with DUO_FAULT_BAD_SAMPLE=i in a process's environment, drawing sample i fails there
+// as a corrupt sample would (tests/dist: one rank fails, the others must stop).
+void fault_bad_sample(int64_t index) {
+  static const char* v = std::getenv("DUO_FAULT_BAD_SAMPLE");
+  if (v != nullptr && std::to_string(index) == v)
+    fail("sample {}: rejected (DUO_FAULT_BAD_SAMPLE test seam); expected a valid sample", index);
+}
+
 }  // namespace
 
 std::string run_config_json(const TrainOptions& o, const model::Model& model, const SampleSource& samples) {
@@ -74,7 +90,7 @@ std::string run_config_json(const TrainOptions& o, const model::Model& model, co
   j["dataset_name"] = samples.describe();
   j["lr"] = o.lr;
   j["num_steps"] = o.steps;
-  j["batch_size"] = 1;
+  j["batch_size"] = o.batch_size;
   j["sink_size"] = o.train_sink;  // the training window, official keys
   j["recent_size"] = o.train_recent;
   j["reg_weight"] = o.reg_weight;
@@ -93,26 +109,28 @@ std::string run_config_json(const TrainOptions& o, const model::Model& model, co
   return j.dump(2) + "\n";
 }
 
-TrainResult run_training(const TrainOptions& o, const model::Model& model, const SampleSource& samples, bool resume,
-                         const std::string& resolved_yaml, bool quiet) {
+namespace {
+
+// The setup rank 0 does alone: check and lock the run folder, load or create the state, write the
+// resolved configs. Other ranks receive the state by broadcast (share_state), so no file is read
+// or written anywhere but on rank 0 (and several machines need no shared filesystem).
+GateRunState root_setup(const TrainOptions& o, const model::Model& model, const SampleSource& samples, bool resume,
+                        const std::string& resolved_yaml, std::unique_ptr<core::FileLock>& lock, bool& resumed) {
   const auto& cfg = model.config();
   const int64_t n_layers = cfg.n_layers, n_kv = cfg.n_kv_heads;
-  DUO_CHECK(o.steps > 0, "train: key 'steps' must be > 0; got {}", o.steps);
-  DUO_CHECK(o.lr > 0 && std::isfinite(o.lr), "train: key 'lr' must be a positive number; got {}", o.lr);
-  const StreamWindow window = StreamWindow::make(o.train_sink, o.train_recent, "train: train_sink/train_recent");
-  DUO_CHECK(o.checkpoint_every >= 0, "train: key 'checkpoint_every' must be >= 0; got {}", o.checkpoint_every);
   const fs::path out = o.output_dir;
   const fs::path state_file = out / "checkpoint" / "state.h5";
   const std::string fp = fingerprint(o, samples);
   core::check_output_folder(out, "train: output_dir");
   core::check_output_folder(out / "checkpoint");
   fs::create_directories(out);
-  // Held until this function returns or the process dies: a second run on this folder is refused
+  // Held until run_training returns or the process dies: a second run on this folder is refused
   // before it reads or writes anything in it.
-  const core::FileLock lock(core::run_lock_path(out), "duo train");
+  lock = std::make_unique<core::FileLock>(core::run_lock_path(out), "duo train");
 
   GateRunState st;
-  if (resume && fs::exists(state_file)) {
+  resumed = resume && fs::exists(state_file);
+  if (resumed) {
     st = load_run_state(state_file);
     DUO_CHECK(st.fingerprint == fp, "{}: the checkpoint was made with other settings; expected '{}', got '{}'",
               state_file.string(), fp, st.fingerprint);
@@ -140,6 +158,72 @@ TrainResult run_training(const TrainOptions& o, const model::Model& model, const
   fs::create_directories(out / "checkpoint");
   core::write_file_atomic(out / "config.yaml", resolved_yaml);
   core::write_file_atomic(out / "config.json", run_config_json(o, model, samples));
+  return st;
+}
+
+// Rank 0's state to every rank: the counters, the gates and (resumed) the AdamW moments.
+// Non-root ranks keep no history (only rank 0 writes it). Returns whether rank 0 resumed.
+bool share_state(const dist::Group& group, GateRunState& st, bool resumed, int64_t n_layers, int64_t n_kv) {
+  if (group.size() == 1) return resumed;
+  const bool root = group.is_root();
+  const bool has_adam = root && !st.adam.m.empty();
+  auto counters = at::tensor(std::vector<int64_t>{root ? st.step : 0, root ? st.adam.steps : 0,
+                                                  root ? static_cast<int64_t>(st.data_epoch) : 0,
+                                                  root ? static_cast<int64_t>(st.data_pos) : 0, has_adam ? 1 : 0,
+                                                  resumed ? 1 : 0},
+                             at::kLong);
+  group.broadcast(counters, "sharing the training state");
+  auto c = counters.accessor<int64_t, 1>();
+  if (!root) {
+    st.step = c[0];
+    st.adam.steps = c[1];
+    st.data_epoch = static_cast<uint64_t>(c[2]);
+    st.data_pos = static_cast<uint64_t>(c[3]);
+    st.gates = at::zeros({n_layers, n_kv}, at::kFloat);
+  }
+  group.broadcast(st.gates, "sharing the gates");
+  if (c[4] != 0) {
+    if (!root) {
+      st.adam.m[kGatesName] = at::zeros({n_layers, n_kv}, at::kFloat);
+      st.adam.v[kGatesName] = at::zeros({n_layers, n_kv}, at::kFloat);
+    }
+    st.adam.m[kGatesName] = st.adam.m[kGatesName].contiguous();
+    st.adam.v[kGatesName] = st.adam.v[kGatesName].contiguous();
+    group.broadcast(st.adam.m[kGatesName], "sharing the optimizer state");
+    group.broadcast(st.adam.v[kGatesName], "sharing the optimizer state");
+  }
+  return c[5] != 0;
+}
+
+}  // namespace
+
+TrainResult run_training(const TrainOptions& o, const model::Model& model, const SampleSource& samples, bool resume,
+                         const std::string& resolved_yaml, bool quiet) {
+  return run_training(o, model, samples, resume, resolved_yaml, quiet, dist::Group());
+}
+
+TrainResult run_training(const TrainOptions& o, const model::Model& model, const SampleSource& samples, bool resume,
+                         const std::string& resolved_yaml, bool quiet, const dist::Group& group) {
+  const auto& cfg = model.config();
+  const int64_t n_layers = cfg.n_layers, n_kv = cfg.n_kv_heads;
+  DUO_CHECK(o.steps > 0, "train: key 'steps' must be > 0; got {}", o.steps);
+  DUO_CHECK(o.lr > 0 && std::isfinite(o.lr), "train: key 'lr' must be a positive number; got {}", o.lr);
+  DUO_CHECK(o.batch_size >= 1 && o.batch_size <= kMaxBatchSize, "train: key 'batch_size' must be in 1..{}; got {}",
+            kMaxBatchSize, o.batch_size);
+  const StreamWindow window = StreamWindow::make(o.train_sink, o.train_recent, "train: train_sink/train_recent");
+  DUO_CHECK(o.checkpoint_every >= 0, "train: key 'checkpoint_every' must be >= 0; got {}", o.checkpoint_every);
+  const fs::path out = o.output_dir;
+  const fs::path state_file = out / "checkpoint" / "state.h5";
+  const bool root = group.is_root();
+  if (!root) quiet = true;
+
+  std::unique_ptr<core::FileLock> lock;  // rank 0's lock on the run folder
+  GateRunState st;
+  bool resumed = false;
+  group.run_checked("setting up the run folder", [&] {
+    if (root) st = root_setup(o, model, samples, resume, resolved_yaml, lock, resumed);
+  });
+  resumed = share_state(group, st, resumed, n_layers, n_kv);
 
   optim::AdamW adam({{kGatesName, st.gates}}, optim::AdamWConfig{});  // DuoAttention: betas (0.9, 0.999), no decay
   if (!st.adam.m.empty()) adam.set_state(st.adam);
@@ -149,19 +233,31 @@ TrainResult run_training(const TrainOptions& o, const model::Model& model, const
   tw.window = window;
   tw.reg_weight = o.reg_weight;
   tw.recompute = o.recompute;
+  const int world = group.size();
+  const int64_t batch = o.batch_size, slots = slots_per_rank(batch, world);
+  const std::vector<int64_t> mine = rank_positions(batch, group.rank(), world);
+  if (root && world > batch)
+    core::log_warn("train: {} processes for batch_size {}: ranks {}..{} get no samples", world, batch, batch,
+                   world - 1);
 
-  int64_t last_saved = resume && fs::exists(state_file) ? st.step : -1;
+  int64_t last_saved = resumed ? st.step : -1;
   auto save = [&]() {
     last_saved = st.step;
-    st.adam = adam.state();
-    st.data_epoch = order.epoch();
-    st.data_pos = order.position();
-    save_run_state(state_file, st);
-    mask::write_gate_tsv(out / "checkpoint" / "full_attention_heads.tsv", to_table(st.gates));
+    group.run_checked(fmt::format("writing the checkpoint of step {}", st.step), [&] {
+      if (!root) return;
+      st.adam = adam.state();
+      st.data_epoch = order.epoch();
+      st.data_pos = order.position();
+      save_run_state(state_file, st);
+      mask::write_gate_tsv(out / "checkpoint" / "full_attention_heads.tsv", to_table(st.gates));
+    });
   };
 
   core::Progress progress("train", o.steps, quiet);
   TrainResult result;
+  // Seconds per step: the whole step; gathering + combining the gradients; the status agreement
+  // after the local samples (waiting for the slowest rank included).
+  std::vector<double> t_steps, t_reduce, t_agree;
   while (st.step < o.steps) {
     const int64_t s = st.step;
     {
@@ -169,8 +265,24 @@ TrainResult run_training(const TrainOptions& o, const model::Model& model, const
       st.gates.clamp_(0.0, 1.0);  // as official: clamp before every step
     }
     const auto t0 = std::chrono::steady_clock::now();
-    TrainSample sample = samples.get(order.next());
-    StepResult r = two_way_step(model, sample.ids, sample.label_mask, st.gates, tw);
+    // The global batch: every rank draws all of its indices (the order stays in step everywhere).
+    std::vector<int64_t> index(batch);
+    for (auto& i : index) i = order.next();
+    auto rows = at::zeros({slots, n_layers * n_kv + kRowExtras}, at::kDouble);  // padding rows stay zero
+    std::chrono::steady_clock::time_point t_local;
+    group.run_checked(fmt::format("step {}", s + 1), [&] {
+      for (size_t j = 0; j < mine.size(); ++j) {
+        fault_bad_sample(index[mine[j]]);
+        TrainSample sample = samples.get(index[mine[j]]);
+        rows[static_cast<int64_t>(j)].copy_(
+            sample_row(two_way_step(model, sample.ids, sample.label_mask, st.gates, tw))[0]);
+      }
+      t_local = std::chrono::steady_clock::now();
+    });
+    const auto t1 = std::chrono::steady_clock::now();
+    const StepResult r = combine_rows(group.allgather_rows(rows, fmt::format("step {}: gathering gradients", s + 1)),
+                                      batch, world, n_layers, n_kv, o.reg_weight);
+    const auto t2 = std::chrono::steady_clock::now();
     const bool grad_ok = at::isfinite(r.grad).all().item<bool>();
     if (!finite(r.loss) || !finite(r.distill) || !finite(r.reg) || !grad_ok) {
       fail("step {}: the loss is not finite (distill {}, reg {}{}); training stopped. {}", s + 1, r.distill, r.reg,
@@ -180,22 +292,43 @@ TrainResult run_training(const TrainOptions& o, const model::Model& model, const
                : std::string("No checkpoint had been written yet."));
     }
     const double lr = optim::duo_attention_lr(s, o.steps, o.lr);
-    adam.step(lr, {r.grad.to(at::kFloat)});
-    append_history(st.history, r, lr, st.gates);
+    adam.step(lr, {r.grad});
+    if (root) append_history(st.history, r, lr, st.gates);
     st.step += 1;
     result.last_distill = r.distill;
     result.last_reg = r.reg;
-    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    progress.update(st.step, fmt::format("seq {} | distill {:.4g} | reg {:.4f} | lr {:.3g} | {:.0f} tok/s",
-                                         r.seq_len, r.distill, r.reg, lr, dt > 0 ? r.seq_len / dt : 0.0));
+    const auto t3 = std::chrono::steady_clock::now();
+    const double dt = std::chrono::duration<double>(t3 - t0).count();
+    t_steps.push_back(dt);
+    t_reduce.push_back(std::chrono::duration<double>(t2 - t1).count());
+    t_agree.push_back(std::chrono::duration<double>(t1 - t_local).count());
+    progress.update(st.step, fmt::format("{} | distill {:.4g} | reg {:.4f} | lr {:.3g} | {:.0f} tok/s",
+                                         batch == 1 ? fmt::format("seq {}", r.seq_len)
+                                                    : fmt::format("batch {} ({} tok)", batch, r.seq_len),
+                                         r.distill, r.reg, lr, dt > 0 ? r.seq_len / dt : 0.0));
     if (o.checkpoint_every > 0 && st.step % o.checkpoint_every == 0 && st.step < o.steps) save();
   }
   save();
   progress.finish(fmt::format("distill {:.4g} | reg {:.4f}", result.last_distill, result.last_reg));
-  mask::write_gate_tsv(out / "full_attention_heads.tsv", to_table(st.gates));
-  save_history(out / "history.h5", st.history);
-  core::write_file_atomic(out / "gates.svg", gates_svg(st.gates, fmt::format("gates after {} steps ({})", st.step,
-                                                                           cfg.model_type)));
+  if (!t_steps.empty() && (world > 1 || batch > 1)) {
+    const double total = std::accumulate(t_steps.begin(), t_steps.end(), 0.0);
+    const double reduce = std::accumulate(t_reduce.begin(), t_reduce.end(), 0.0);
+    const double agree = std::accumulate(t_agree.begin(), t_agree.end(), 0.0);
+    const double n = static_cast<double>(t_steps.size());
+    std::nth_element(t_steps.begin(), t_steps.begin() + t_steps.size() / 2, t_steps.end());
+    core::log_info("train: {} process{} x batch {}: median step {:.4f} s over {} steps; gradient allgather + ordered "
+                   "sum {:.6f} s per step ({:.3f}% of the step time); status agreement incl. waiting for the slowest "
+                   "rank {:.6f} s ({:.3f}%)", world, world == 1 ? "" : "es", batch, t_steps[t_steps.size() / 2],
+                   t_steps.size(), reduce / n, total > 0 ? 100.0 * reduce / total : 0.0, agree / n,
+                   total > 0 ? 100.0 * agree / total : 0.0);
+  }
+  group.run_checked("writing the results", [&] {
+    if (!root) return;
+    mask::write_gate_tsv(out / "full_attention_heads.tsv", to_table(st.gates));
+    save_history(out / "history.h5", st.history);
+    core::write_file_atomic(out / "gates.svg", gates_svg(st.gates, fmt::format("gates after {} steps ({})", st.step,
+                                                                             cfg.model_type)));
+  });
   result.output_dir = out;
   result.steps = st.step;
   result.gates = st.gates.clone();
