@@ -71,17 +71,37 @@ RowLse row_logsumexp(const at::Tensor& q_in, const at::Tensor& k_in, const Stats
     at::Tensor lse_out = outside ? out.outside.narrow(1, q0, bq) : at::Tensor();
     for (int64_t k0 = 0; k0 < q1; k0 += b) {  // causal: no key after the last query of the block
       const int64_t k1 = std::min(t, k0 + b), bk = k1 - k0;
-      if (spec.sliding_window > 0 && q0 - (k1 - 1) >= spec.sliding_window) continue;  // wholly outside
+      const int64_t sw = spec.sliding_window;
+      if (sw > 0 && q0 - (k1 - 1) >= sw) continue;  // wholly outside the model's window
       auto s = tile_logits(q_blk, k.narrow(1, k0, bk), scale);  // [Hq, Bq, Bk]
-      auto vis = tile_visible(qp, k0, bk, spec.sliding_window);  // [Bq, Bk]
-      lse_all.copy_(at::logaddexp(lse_all, at::logsumexp(s.masked_fill(vis.logical_not(), ninf), -1)));
+      // Tiles below the diagonal (and inside the model's window) need no mask.
+      const bool all_visible = k1 - 1 <= q0 && (sw == 0 || (q1 - 1) - k0 < sw);
+      at::Tensor vis;
+      if (!all_visible) {
+        vis = tile_visible(qp, k0, bk, sw);  // [Bq, Bk]
+        s.masked_fill_(vis.logical_not(), ninf);
+      }
+      // One exp per logit serves both sums: e = exp(s - m) with m the row max over the tile.
+      auto m = std::get<0>(s.max(-1, /*keepdim=*/true));   // [Hq, Bq, 1]
+      m.masked_fill_(at::isinf(m), 0.0);                    // rows that see no key of this tile
+      auto e = s.sub_(m).exp_();                            // [Hq, Bq, Bk], 0 where not visible
+      auto m2 = m.squeeze(-1);                              // [Hq, Bq]
+      lse_all.copy_(at::logaddexp(lse_all, m2 + at::log(e.sum(-1))));
       if (!outside) continue;
-      // Keys a streaming head drops: j >= sink and i - j >= recent. Skip tiles holding none.
-      const int64_t j_lo = std::max(k0, outside->sink);
-      if (k1 - 1 < outside->sink || j_lo > (q1 - 1) - outside->recent) continue;
-      auto kp = at::arange(k0, k1, pos_opts).unsqueeze(0);  // [1, Bk]
-      auto drop = vis.logical_and(kp.ge(outside->sink)).logical_and(qp.unsqueeze(1).sub(kp).ge(outside->recent));
-      lse_out.copy_(at::logaddexp(lse_out, at::logsumexp(s.masked_fill(drop.logical_not(), ninf), -1)));
+      // Keys a streaming head drops: j >= sink and i - j >= recent. Skip tiles holding none;
+      // a tile wholly in that region needs no mask.
+      const int64_t sink = outside->sink, recent = outside->recent;
+      if (k1 - 1 < sink || std::max(k0, sink) > (q1 - 1) - recent) continue;
+      at::Tensor sum_out;
+      if (all_visible && k0 >= sink && q0 - (k1 - 1) >= recent) {
+        sum_out = e.sum(-1);
+      } else {
+        auto kp = at::arange(k0, k1, pos_opts).unsqueeze(0);  // [1, Bk]
+        auto drop = kp.ge(sink).logical_and(qp.unsqueeze(1).sub(kp).ge(recent));  // [Bq, Bk]
+        if (vis.defined()) drop = drop.logical_and(vis);
+        sum_out = (e * drop).sum(-1);
+      }
+      lse_out.copy_(at::logaddexp(lse_out, m2 + at::log(sum_out)));
     }
   }
   return out;
