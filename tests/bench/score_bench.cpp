@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <string>
 
 #include "core/threads.h"
 #include "model/model.h"
@@ -46,17 +47,26 @@ struct Times {
   double mass = 0, razor = 0, retrieval_generate = 0, retrieval_top1 = 0, train = 0;
 };
 
-Times run(const duo::model::Model& model, int64_t t, int64_t block) {
+// Prints one measured line at once (a long run on a busy machine shows what it has so far).
+void report(bool verbose, const char* what, double s, const std::string& note) {
+  if (!verbose) return;
+  std::printf("  %-16s %8.2f s  (%s)\n", what, s, note.c_str());
+  std::fflush(stdout);
+}
+
+Times run(const duo::model::Model& model, int64_t t, int64_t block, bool verbose) {
   using namespace duo::score;
   const auto& cfg = model.config();
   const auto src = model_qk_source(model);
   Times r;
   const auto sample = random_ids(t, cfg.vocab_size, 1);
   r.mass = seconds([&] { attention_mass_scores(src, {sample}, duo::kDeployWindow, block); });
+  report(verbose, "attention-mass", r.mass, "one " + std::to_string(t) + "-token sample");
   std::vector<int64_t> allowed;
   for (int64_t id = 3; id < cfg.vocab_size; ++id) allowed.push_back(id);
   const auto probe = razor_sequence(allowed, t / 4, 4, 1, /*bos=*/1);
   r.razor = seconds([&] { razor_stats(src, {probe}, t / 4, 1, block); });
+  report(verbose, "razor", r.razor, "one probe: " + std::to_string(t / 4) + " random tokens x 4 + BOS");
   CopyTrace trace;
   trace.ids = random_ids(t, cfg.vocab_size, 2);
   trace.needle_begin = t / 2;
@@ -66,12 +76,16 @@ Times run(const duo::model::Model& model, int64_t t, int64_t block) {
   const auto layout = duo::runtime::HeadLayout::all_full(cfg.n_layers, cfg.n_kv_heads);
   r.retrieval_generate = seconds([&] { trace.generated = duo::runtime::generate_greedy(model, layout, trace.ids, go).tokens; });
   r.retrieval_top1 = seconds([&] { retrieval_scores(src, {trace}, block); });
+  report(verbose, "retrieval", r.retrieval_generate + r.retrieval_top1,
+         "one prompt: greedy 8 tokens " + std::to_string(r.retrieval_generate) + " s + top-1 pass " +
+             std::to_string(r.retrieval_top1) + " s");
   auto ids = at::tensor(sample, at::TensorOptions().dtype(at::kLong));
   auto labels = at::zeros({t}, at::kBool);
   labels.narrow(0, t - 64, 64).fill_(true);
   auto alpha = at::full({cfg.n_layers, cfg.n_kv_heads}, 0.5f);
   duo::train::TwoWayConfig tw;
   r.train = seconds([&] { duo::train::two_way_step(model, ids, labels, alpha, tw); });
+  report(verbose, "gate-train step", r.train, "train::two_way_step, training window 128 / 256");
   return r;
 }
 
@@ -90,18 +104,13 @@ int main(int argc, char** argv) {
   const auto cfg = duo::model::ModelConfig::from_json(
       duo::model::read_preset(std::string(DUO_SOURCE_DIR) + "/configs/models/bench-12l-768.yaml"), "bench-12l-768");
   auto model = duo::model::Model::random(cfg, 1);
-  run(model, 512, block);  // warm-up (longer than the deploy window)
-  const auto r = run(model, tokens, block);
-  struct rusage ru {};
-  getrusage(RUSAGE_SELF, &ru);
+  run(model, 512, block, /*verbose=*/false);  // warm-up (longer than the deploy window)
   std::printf("bench-12l-768, T=%lld, %d threads, block %lld (one run each, after a 512-token warm-up)\n",
               static_cast<long long>(tokens), n, static_cast<long long>(block));
-  std::printf("  attention-mass   %8.2f s  (one %lld-token sample)\n", r.mass, static_cast<long long>(tokens));
-  std::printf("  razor            %8.2f s  (one probe: %lld random tokens x 4 + BOS)\n", r.razor,
-              static_cast<long long>(tokens / 4));
-  std::printf("  retrieval        %8.2f s  (one prompt: greedy 8 tokens %.2f s + top-1 pass %.2f s)\n",
-              r.retrieval_generate + r.retrieval_top1, r.retrieval_generate, r.retrieval_top1);
-  std::printf("  gate-train step  %8.2f s  (train::two_way_step, training window 128 / 256)\n", r.train);
+  std::fflush(stdout);
+  run(model, tokens, block, /*verbose=*/true);
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
   std::printf("  peak RSS         %8.2f GiB (whole process)\n", ru.ru_maxrss / 1048576.0);
   return 0;
 }
