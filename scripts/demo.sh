@@ -5,19 +5,22 @@
 #   2. generates gate-training data (classic passkey, 256..1024 tokens)       -> outputs/demo/data.h5
 #   3. trains one gate per KV head (distillation + L1, training sink 4 / recent 32)
 #                                                                             -> outputs/demo/gates/
-#   4. exports masks at 0, 25, 50, 75 and 100% streaming heads (deploy sink 16 / recent 64) and
-#      evaluates each with the passkey test (configs/eval/duo-tiny.yaml: 512..2048 tokens, needles
+#   4. scores every head without training, three ways (duo score: retrieval, razor, attention-mass;
+#      retrieval and attention-mass read 8 passkey prompts of 1024 and 2048 tokens whose keys differ
+#      from the evaluation's, razor a repeated random-token probe)           -> outputs/demo/score/
+#   5. exports masks at 0, 25, 50, 75 and 100% streaming heads (deploy sink 16 / recent 64) from the
+#      trained gates and from each training-free score, and evaluates each with the passkey test (configs/eval/duo-tiny.yaml: 512..2048 tokens, needles
 #      beyond the streaming window), next to 10 random masks with as many streaming heads (seeds
 #      1..10; the mean of only 5 is noisy: on this model, six disjoint groups of 5 out of 30 masks
 #      averaged 0.23..0.72 at 50% streaming)
 #                                                                             -> outputs/demo/sweep/
-#   5. checks DuoAttention's claim at this scale (50% streaming keeps >= 90% of full attention's
+#   6. checks DuoAttention's claim at this scale (50% streaming keeps >= 90% of full attention's
 #      accuracy; random masks of that size score >= 30 points lower; all-streaming is near 0) and
 #      prints the summary                                                     -> outputs/demo/summary.md
 # It edits no tracked file: `scripts/demo.sh --update-readme` also puts the summary into README.md
 # (between the demo markers), for a maintainer refreshing the published table.
-# SVGs: outputs/demo/gates/gates.svg, outputs/demo/sweep/sweep.svg, and a passkey heatmap per mask
-# (outputs/demo/sweep/masks/s=*/eval/niah.svg).
+# SVGs: outputs/demo/gates/gates.svg, outputs/demo/score/*/scores.svg, outputs/demo/sweep/sweep.svg,
+# and a passkey heatmap per mask (outputs/demo/sweep/masks/<method>/s=*/eval/niah.svg).
 set -euo pipefail
 UPDATE_README=0
 for arg in "$@"; do
@@ -49,24 +52,41 @@ $DUO train --config configs/train/duo-tiny.yaml --set dataset="$OUT/data.h5" --s
   --threads "$THREADS"
 cat "$OUT/gates/full_attention_heads.tsv"
 
-echo "== 4. masks at several sparsities, each against 10 random masks of the same size"
-$DUO sweep --model "$MODEL" --gates "$OUT/gates" --sparsities 0,0.25,0.5,0.75,1 --eval passkey \
+echo "== 4. training-free head scores"
+score_start=$(date +%s)
+SCORE_TIMES=""
+for method in retrieval razor attention-mass; do
+  t0=$(date +%s.%N)
+  $DUO score --model "$MODEL" --method "$method" --config configs/eval/duo-tiny.yaml --set samples=1 \
+    --set 'context_lengths=[1024,2048]' --set prompt.seed=7 --deploy-sink 16 --deploy-recent 64 \
+    --out "$OUT/score/$method" --threads "$THREADS"
+  SCORE_TIMES="$SCORE_TIMES $method $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s,"
+done
+
+echo "== 5. masks at several sparsities from every method, each against 10 random masks of the same size"
+$DUO sweep --model "$MODEL" \
+  --gates "trained=$OUT/gates,retrieval=$OUT/score/retrieval,razor=$OUT/score/razor,attention-mass=$OUT/score/attention-mass" \
+  --sparsities 0,0.25,0.5,0.75,1 --eval passkey \
   --config configs/eval/duo-tiny.yaml --random 10 --deploy-sink 16 --deploy-recent 64 --out "$OUT/sweep" \
   --threads "$THREADS"
 
-echo "== 5. summary"
+echo "== 6. summary"
 elapsed=$(( $(date +%s) - start ))
 {
   echo "<!-- demo:begin (written by scripts/demo.sh; do not edit by hand) -->"
   echo "Passkey accuracy of \`models/duo-tiny\` (exact match of the 5-digit key; lengths 512, 1024, 2048 x"
   echo "depths 0, 25, 50, 75% x 4 keys = 48 prompts per mask; deploy sink 16 / recent 64, so every needle lies"
   echo "beyond the streaming window; KV-cache ratio at 2048 tokens),"
-  echo "measured by \`scripts/demo.sh\` on $(date -u +%Y-%m-%d) ($(nproc) cores, ${elapsed} s after the build):"
+  echo "measured by \`scripts/demo.sh\` on $(date -u +%Y-%m-%d) ($(nproc) cores, ${elapsed} s after the build)."
+  echo "Columns: gates trained by duo (\`trained\`) and three training-free scores from \`duo score\`"
+  echo "(\`retrieval\`: Wu et al. 2024, \`razor\`: RazorAttention, \`attention-mass\`: attention outside the"
+  echo "sink 16 / recent 64 window; docs/method.md), each binarized at the same sparsity (scoring took${SCORE_TIMES%,}):"
   echo
   cat "$OUT/sweep/sweep.md"
   echo
-  # sweep.csv columns: 1 requested_sparsity, 8 score, 10 random_mean, 11 random_scores.
-  awk -F, 'NR > 1 { score[$1] = $8; rnd[$1] = $10; scores[$1] = $11 }
+  # sweep.csv columns: 1 requested_sparsity, 8 score, 10 random_mean, 11 random_scores, 13 method.
+  awk -F, 'NR > 1 && $13 != "trained" { other[$1] = other[$1] sprintf(" %s %.3f,", $13, $8) }
+    NR > 1 && $13 == "trained" { score[$1] = $8; rnd[$1] = $10; scores[$1] = $11 }
     END {
       ok1 = score["0.5"] >= 0.9 * score["0"]; ok2 = rnd["0.5"] <= score["0.5"] - 0.3; ok3 = score["1"] <= 0.1
       printf "- 50%% streaming keeps %.0f%% of full attention'"'"'s accuracy (%.3f vs %.3f; claim: >= 90%%): %s\n", \
@@ -79,6 +99,9 @@ elapsed=$(( $(date +%s) - start ))
       printf "  - each random mask (seeds 1..%d):%s; means of 5:%s\n", n, line, g
       printf "- every head streaming: %.3f (claim: near chance, 1e-5 for a 5-digit key): %s\n", score["1"], \
         ok3 ? "holds" : "FAILS"
+      for (k = 1; k <= 3; ++k) { sp = k == 1 ? "0.25" : (k == 2 ? "0.5" : "0.75")
+        o = other[sp]; sub(/,$/, "", o)
+        printf "- %s%% streaming: trained %.3f vs training-free%s; random %.3f\n", 100 * sp, score[sp], o, rnd[sp] }
     }' "$OUT/sweep/sweep.csv"
   echo "<!-- demo:end -->"
 } > "$OUT/summary.md"

@@ -2,7 +2,9 @@
 // [--config FILE.yaml] [--set key=value ...] --out DIR`: exports one mask per sparsity
 // (DIR/masks/s=<sparsity>), evaluates each, prints and writes the table (DIR/sweep.csv) and
 // DIR/sweep.svg; --random N adds N random masks of the same size per sparsity, and DIR/sweep.md
-// is the Markdown table (the demo prints it). The eval grid's keys (configs/eval/*.yaml) sit at
+// is the Markdown table (the demo prints it). `--gates trained=RUN,razor=DIR,...` sweeps several
+// sets of head scores side by side (trained gates, `duo score` folders), one column / line each,
+// with one random baseline per sparsity (eval/sweep.h). The eval grid's keys (configs/eval/*.yaml) sit at
 // the top level of the sweep's keys; the resolved options go to DIR/config.yaml.
 #include <fmt/format.h>
 
@@ -31,7 +33,7 @@ using duo::eval::SweepOptions;
 
 struct SweepCommandOptions {
   std::string model;                 // model folder (with tokenizer.json)
-  std::string gates;                 // run folder, official pattern folder or full_attention_heads.tsv
+  std::string gates;                 // a run / pattern / score folder or TSV, or NAME=DIR,NAME=DIR,...
   std::string out = "outputs/sweep"; // output folder
   std::string dtype = "fp32";        // compute dtype
   SweepOptions sweep;                // sparsities, random masks, the eval grid (window: from `window`)
@@ -41,7 +43,7 @@ struct SweepCommandOptions {
   template <class V>
   void visit(V& v) {
     v("model", model, "model folder (with tokenizer.json)");
-    v("gates", gates, "run folder, official pattern folder, or full_attention_heads.tsv");
+    v("gates", gates, "run folder, pattern folder, score folder or TSV; or NAME=DIR,NAME=DIR,... to compare methods");
     v("out", out, "output folder");
     v("dtype", dtype, "compute dtype: fp32 | bf16");
     v("sparsities", sweep.sparsities, "fractions of streaming heads, one mask each");
@@ -61,17 +63,20 @@ void run_sweep_cmd(SweepCommandOptions o) {
   SweepOptions opts = o.sweep;
   duo::eval::check_sweep_options(opts);  // before the model loads
   duo::core::check_output_folder(o.out, "sweep: --out");
+  std::vector<duo::eval::GateSet> sets;
+  for (const auto& [name, path] : duo::eval::parse_gate_list(o.gates)) {
+    auto src = duo::mask::load_gates(path);
+    sets.push_back({name, duo::mask::clip01(src.gates), src.tsv_path.string()});
+  }
   opts.window = o.window.window();
   auto loaded = duo::cli::load_model_spec(o.model, duo::model::parse_dtype(o.dtype, "--dtype"));
   DUO_CHECK(!loaded.dir.empty() && fs::exists(loaded.dir / "tokenizer.json"),
             "sweep: {} has no tokenizer.json; expected a model folder with its tokenizer", o.model);
   auto tok = duo::tokenizer::Tokenizer::load(loaded.dir);
-  auto src = duo::mask::load_gates(o.gates);
-  auto gates = duo::mask::clip01(src.gates);
   const fs::path out = o.out;
   fs::create_directories(out);
   duo::io::write_options_yaml(out / "config.yaml", o);
-  auto points = duo::eval::run_sweep(loaded.model, tok, gates, src.tsv_path.string(), opts, out, o.common.quiet);
+  auto points = duo::eval::run_sweep(loaded.model, tok, sets, opts, out, o.common.quiet);
   duo::core::write_file_atomic(out / "sweep.csv", duo::eval::sweep_csv(points));
   duo::core::write_file_atomic(out / "sweep.md", duo::eval::sweep_markdown(points));
   const std::string title = fmt::format("Sparsity sweep ({}) | {}", opts.eval.kind, o.model);
@@ -87,7 +92,10 @@ void add_command(CLI::App& app) {
       cmd, "YAML sweep options: the keys below, e.g. an eval grid from configs/eval/*.yaml (the grid's defaults "
                 "below are kind needle's)");
   s->option("--model", "Model folder (with tokenizer.json)", &O::model);
-  s->option("--gates", "Run folder, official pattern folder, or full_attention_heads.tsv", &O::gates);
+  s->option("--gates",
+            "Run folder, pattern folder, `duo score` folder or TSV; or NAME=DIR,NAME=DIR,... (e.g. "
+            "trained=RUN,razor=DIR) to compare several side by side",
+            &O::gates);
   s->option("--sparsities", "Fractions of streaming heads", &O::sweep, &SweepOptions::sparsities)->delimiter(',');
   auto eval_kind = std::make_shared<std::string>();
   auto* eval_flag = cmd->add_option("--eval", *eval_kind, "niah (official needle, sets kind=needle) or passkey");

@@ -1,15 +1,23 @@
-// Sparsity sweep: for each requested sparsity, binarize the gates (mask::binarize_by_sparsity),
-// export the mask folder (DIR/masks/s=<sparsity>), evaluate it with the NIAH / passkey grid, and
-// collect requested and actual sparsity, KV-cache bytes at the longest eval length and the mean
-// score. With random_masks = N, N random masks with the same number of streaming heads are
-// evaluated on the same grid (DIR/masks/s=<sparsity>/random<i>): the baseline the trained gates
-// must beat (DuoAttention's claim). Writes DIR/sweep.csv, DIR/sweep.md (a Markdown table) and
-// DIR/sweep.svg (score, random-mask score and KV ratio against sparsity).
+// Sparsity sweep: for each requested sparsity and each set of head scores (trained gates, or a
+// training-free scorer's folder from `duo score`), binarize the scores (mask::binarize_by_sparsity),
+// export the mask folder, evaluate it with the NIAH / passkey grid, and collect requested and
+// actual sparsity, KV-cache bytes at the longest eval length and the mean score. With
+// random_masks = N, N random masks with the same number of streaming heads are evaluated on the
+// same grid, once per sparsity (every set binarizes to the same head count at one sparsity): the
+// baseline the scores must beat (DuoAttention's claim).
+//
+// Folders: one unnamed set (GateSet::name empty, `duo sweep --gates RUN`) keeps the layout
+// DIR/masks/s=<sparsity> with random masks in DIR/masks/s=<sparsity>/random<i>; named sets
+// (`--gates trained=RUN,razor=DIR`) go to DIR/masks/<name>/s=<sparsity>, random masks to
+// DIR/masks/random/s=<sparsity>/random<i>. Writes DIR/sweep.csv (one row per method and
+// sparsity), DIR/sweep.md (a Markdown table, one column per method) and DIR/sweep.svg (one line
+// per method, the random-mask mean and the KV ratio against sparsity).
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/stream_window.h"
@@ -25,7 +33,19 @@ struct SweepOptions {
   int64_t random_masks = 0;  // per sparsity, also evaluate this many random masks of the same size
 };
 
+// One set of head scores to sweep.
+struct GateSet {
+  std::string name;        // method label ("trained", "razor", ...); empty = the single unnamed set
+  mask::GateTable gates;   // raw (clipped) gates or scores, [layers, kv heads]
+  std::string source;      // the TSV read, for config.json
+};
+
+// "trained gates" for the unnamed set, else the name.
+std::string gate_set_label(const std::string& name);
+
+// One method at one sparsity (a row of sweep.csv).
 struct SweepPoint {
+  std::string method;           // GateSet::name ("" = the unnamed set)
   double requested_sparsity = 0.0;
   double actual_sparsity = 0.0;
   double threshold = 0.0;
@@ -46,8 +66,17 @@ std::string sweep_mask_name(double sparsity);
 // (check_niah_options): call it before loading anything.
 void check_sweep_options(const SweepOptions& opts);
 
-// Runs the sweep (check_sweep_options first); `gates` are the raw (clipped) gates, `gate_source`
-// names them in config.json.
+// Parses the --gates list: "PATH" (one unnamed set) or "NAME=PATH,NAME=PATH,..." (names of letters,
+// digits, '_', '-', '.'; unique; not "random", which names the baseline's folder). An item whose
+// text before '=' holds a '/' is a path. Returns (name, path) pairs; throws naming the item.
+std::vector<std::pair<std::string, std::string>> parse_gate_list(const std::string& spec);
+
+// Runs the sweep (check_sweep_options first) over every set: points ordered by sparsity, then by
+// set in the order given; random_scores are the same on every point of one sparsity.
+std::vector<SweepPoint> run_sweep(const model::Model& model, const tokenizer::Tokenizer& tok,
+                                  const std::vector<GateSet>& sets, const SweepOptions& opts,
+                                  const std::filesystem::path& out_dir, bool quiet);
+// One unnamed set: `gates` are the raw (clipped) gates, `gate_source` names them in config.json.
 std::vector<SweepPoint> run_sweep(const model::Model& model, const tokenizer::Tokenizer& tok,
                                   const mask::GateTable& gates, const std::string& gate_source,
                                   const SweepOptions& opts, const std::filesystem::path& out_dir, bool quiet);

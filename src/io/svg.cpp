@@ -24,6 +24,12 @@ std::string xml_escape(const std::string& s) {
   return out;
 }
 
+double text_width_estimate(const std::string& s, double font_px) {
+  int64_t chars = 0;
+  for (unsigned char c : s) chars += (c & 0xC0) != 0x80;  // count UTF-8 lead bytes only
+  return 0.62 * font_px * static_cast<double>(chars);
+}
+
 std::string colour_scale(double t) {
   t = std::min(1.0, std::max(0.0, t));
   // red (#d7301f) -> yellow (#fee08b) -> green (#1a9850)
@@ -97,9 +103,17 @@ std::string render_heatmap_svg(const Heatmap& h) {
 }
 
 std::string render_line_chart_svg(const LineChart& c) {
-  static const char* const kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"};
-  const int width = 640, height = 400, left = 70, right = 150, top = 40, bottom = 60;
-  const int pw = width - left - right, ph = height - top - bottom;
+  static const char* const kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
+                                         "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+  constexpr int kNColours = 8;
+  // The plot keeps 420 x 300 px; the legend column (swatch 12 px + gap 6 px + text) and the
+  // title decide the rest of the width.
+  const int left = 70, top = 40, bottom = 60, pw = 420, ph = 300;
+  double legend_w = 0.0;
+  for (const auto& ser : c.series) legend_w = std::max(legend_w, text_width_estimate(ser.name, 11));
+  const int right = 30 + static_cast<int>(std::ceil(legend_w)) + 12;
+  const int title_w = static_cast<int>(std::ceil(text_width_estimate(c.title, 15))) + 20;
+  const int width = std::max(left + pw + right, title_w), height = top + ph + bottom;
   double x_min = INFINITY, x_max = -INFINITY;
   for (auto& s : c.series)
     for (double x : s.x) x_min = std::min(x_min, x), x_max = std::max(x_max, x);
@@ -108,9 +122,9 @@ std::string render_line_chart_svg(const LineChart& c) {
   auto px = [&](double x) { return left + (x - x_min) / (x_max - x_min) * pw; };
   auto py = [&](double y) { return top + ph - (y - c.y_min) / y_span * ph; };
   std::string s = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" "
-      "font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
-      width, height);
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
+      "font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
+      width, height, width, height);
   s += fmt::format("<text x=\"{}\" y=\"22\" font-size=\"15\" text-anchor=\"middle\">{}</text>\n", width / 2,
                    xml_escape(c.title));
   s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#444\"/>\n", left, top,
@@ -129,7 +143,7 @@ std::string render_line_chart_svg(const LineChart& c) {
                    top + ph / 2, top + ph / 2, xml_escape(c.y_label));
   for (size_t i = 0; i < c.series.size(); ++i) {
     const auto& ser = c.series[i];
-    const char* colour = kColours[i % 6];
+    const char* colour = kColours[i % kNColours];
     std::string pts;
     for (size_t k = 0; k < ser.x.size() && k < ser.y.size(); ++k) {
       pts += fmt::format("{:.1f},{:.1f} ", px(ser.x[k]), py(ser.y[k]));

@@ -27,6 +27,8 @@ struct LineSeries {
   std::vector<double> x;
   std::vector<double> y;
 };
+// Every label fits inside the picture: the canvas widens to the longest legend entry and the
+// title (text_width_estimate), and the root element carries a viewBox of its size.
 struct LineChart {
   std::string title;
   std::string x_label;
@@ -36,6 +38,12 @@ struct LineChart {
   double y_max = 1.0;
 };
 std::string render_line_chart_svg(const LineChart& c);
+
+// An upper estimate of the width in pixels of `s` set in sans-serif at `font_px`: 0.62 em per
+// character (UTF-8 code points; wide capitals such as 'M' and 'W' run to about 0.85 em, digits and
+// lower case letters to about 0.55 em, so mixed labels stay below this). Charts size their
+// canvas with it so that every label fits inside the picture.
+double text_width_estimate(const std::string& s, double font_px);
 
 // red -> yellow -> green for t in [0, 1], as "#rrggbb".
 std::string colour_scale(double t);
