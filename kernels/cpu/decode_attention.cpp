@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "kernels/cpu/flash_common.h"
+#include "kernels/cpu/half_rows.h"
 #include "kernels/cpu/online_softmax.h"
 #include "kernels/cpu/task_pool.h"
 #include "kernels/cpu/vec_math.h"
@@ -40,39 +41,89 @@ int64_t block_keys(int64_t rows, const DecodeParams& p) {
   return rows <= kDirectRows ? std::max(p.k_block, kDirectBlock) : p.k_block;
 }
 
-// Folds keys [k0, k0 + count) of one source into the state; key c sits at key_pos(c).
+// The 16-bit type of a cache block read directly by the direct path, if any.
+bool half_type(const at::Tensor& t, HalfType* type) {
+  if (t.scalar_type() == at::kBFloat16) {
+    *type = HalfType::kBF16;
+    return true;
+  }
+  if (t.scalar_type() == at::kHalf) {
+    *type = HalfType::kF16;
+    return true;
+  }
+  return false;
+}
+
+// Rows [r0, r1) of the n * G query rows (row r is query position p0 + r / G) that may see some
+// key of the block at positions [j0, j1] (contiguous positions only): the block-sparse skip of
+// chunked prefill, where a streaming head's chunk keys are visible to `recent` queries each.
+void visible_rows(const HeadMask& mask, const Inputs& in, int64_t j0, int64_t j1, int64_t* r0, int64_t* r1) {
+  const Span qs = query_span(mask, j0, j1 + 1, in.p0 + in.n);  // query positions
+  const int64_t t0 = std::clamp<int64_t>(qs.begin - in.p0, 0, in.n), t1 = std::clamp<int64_t>(qs.end - in.p0, 0, in.n);
+  *r0 = t0 * in.g;
+  *r1 = std::max(t0, t1) * in.g;
+}
+
+// Folds keys [k0, k0 + count) of one source into the state; key c sits at key_pos(c). When
+// `contiguous`, key c sits at position key_pos(k0) + (c - k0) and blocks no query sees are skipped.
+// Cache blocks in bf16 / f16 are read directly by the few-row products (half_rows.h) and widened
+// per block (to the compute dtype) only on the BLAS path of chunked prefill.
 template <typename T, typename PosFn>
 void fold_keys(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values, int64_t k0, int64_t count,
-               const PosFn& key_pos, const Inputs& in, const DecodeParams& p, T* m, T* l, at::Tensor& o,
-               const at::Tensor& scratch) {
-  const int64_t rows = q.size(0), d = q.size(1), block = block_keys(rows, p);
+               const PosFn& key_pos, bool contiguous, const Inputs& in, const DecodeParams& p, T* m, T* l,
+               at::Tensor& o, const at::Tensor& scratch) {
+  const int64_t all_rows = q.size(0), d = q.size(1), block = block_keys(all_rows, p);
   const at::ScalarType ct = q.scalar_type();
   for (int64_t b0 = k0; b0 < k0 + count; b0 += block) {
     const int64_t nb = std::min(k0 + count, b0 + block) - b0;
-    const at::Tensor kb = keys.narrow(0, b0, nb).to(ct), vb = values.narrow(0, b0, nb).to(ct);  // [nb, D]
-    at::Tensor s = scratch_view(scratch, rows, nb);                                            // [M, nb]
+    int64_t r0 = 0, r1 = all_rows;
+    if (contiguous) visible_rows(p.mask, in, key_pos(b0), key_pos(b0) + nb - 1, &r0, &r1);
+    const int64_t rows = r1 - r0;
+    if (rows <= 0) continue;
+    const at::Tensor kraw = keys.narrow(0, b0, nb), vraw = values.narrow(0, b0, nb);  // [nb, D]
+    const at::Tensor qr = q.narrow(0, r0, rows);                                      // [rows, D]
+    at::Tensor orows = o.narrow(0, r0, rows);                                         // [rows, D]
+    at::Tensor s = scratch_view(scratch, rows, nb);                                   // [rows, nb]
     T* sp = s.data_ptr<T>();
     bool direct = false;
+    HalfType ht = HalfType::kBF16;
+    const bool half = std::is_same_v<T, float> && half_type(kraw, &ht) && vraw.scalar_type() == kraw.scalar_type();
+    at::Tensor kb, vb;  // [nb, D] in the compute dtype (the BLAS path, or an fp32 cache)
     if constexpr (std::is_same_v<T, float>) {
-      direct = rows <= kDirectRows && kb.stride(1) == 1 && vb.stride(1) == 1;
-      if (direct) dot_rows(q.data_ptr<float>(), rows, kb.data_ptr<float>(), nb, d, kb.stride(0), sp);
+      direct = rows <= kDirectRows && kraw.stride(1) == 1 && vraw.stride(1) == 1 &&
+               (half || (kraw.scalar_type() == ct && vraw.scalar_type() == ct));
+      if (direct && half) {
+        dot_rows_half(qr.data_ptr<float>(), rows, reinterpret_cast<const uint16_t*>(kraw.data_ptr()), nb, d,
+                      kraw.stride(0), sp, ht);
+      } else if (direct) {
+        dot_rows(qr.data_ptr<float>(), rows, kraw.data_ptr<float>(), nb, d, kraw.stride(0), sp);
+      }
     }
-    if (!direct) at::mm_out(s, q, kb.t());
+    if (!direct) {
+      kb = kraw.to(ct);
+      vb = vraw.to(ct);
+      at::mm_out(s, qr, kb.t());
+    }
     const T neg_inf = -std::numeric_limits<T>::infinity();
     for (int64_t r = 0; r < rows; ++r) {
-      const int64_t i = in.p0 + r / in.g;
+      const int64_t i = in.p0 + (r0 + r) / in.g;
       T* row = sp + r * nb;
       for (int64_t c = 0; c < nb; ++c)
         if (!p.mask.visible(i, key_pos(b0 + c))) row[c] = neg_inf;
     }
-    online_rescale<T>(sp, rows, nb, m, l, o);
+    online_rescale<T>(sp, rows, nb, m + r0, l + r0, orows);
     if constexpr (std::is_same_v<T, float>) {
+      if (direct && half) {
+        accumulate_rows_half(sp, rows, reinterpret_cast<const uint16_t*>(vraw.data_ptr()), nb, d, vraw.stride(0),
+                             orows.data_ptr<float>(), ht);
+        continue;
+      }
       if (direct) {
-        accumulate_rows(sp, rows, vb.data_ptr<float>(), nb, d, vb.stride(0), o.data_ptr<float>());
+        accumulate_rows(sp, rows, vraw.data_ptr<float>(), nb, d, vraw.stride(0), orows.data_ptr<float>());
         continue;
       }
     }
-    o.addmm_(s, vb);
+    orows.addmm_(s, vb);
   }
 }
 
@@ -111,12 +162,12 @@ void run(const Inputs& in, const DecodeParams& p, at::Tensor& og) {
     const at::Tensor scratch = at::empty({rows * block_keys(rows, p)}, opts);
     const int64_t c0 = sp * per_split, c1 = std::min(in.s, c0 + per_split);
     if (c1 > c0) {
-      fold_keys<T>(qh, in.k_cache[h], in.v_cache[h], c0, c1 - c0, [&](int64_t c) { return in.pos[c]; }, in, p, m, l,
-                   o, scratch);
+      fold_keys<T>(qh, in.k_cache[h], in.v_cache[h], c0, c1 - c0, [&](int64_t c) { return in.pos[c]; },
+                   /*contiguous=*/false, in, p, m, l, o, scratch);
     }
     if (sp == splits - 1) {
-      fold_keys<T>(qh, in.k_new[h], in.v_new[h], 0, in.n, [&](int64_t c) { return in.p0 + c; }, in, p, m, l, o,
-                   scratch);
+      fold_keys<T>(qh, in.k_new[h], in.v_new[h], 0, in.n, [&](int64_t c) { return in.p0 + c; },
+                   /*contiguous=*/true, in, p, m, l, o, scratch);
     }
     if (splits == 1) online_finish<T>(rows, m, l, o, nullptr);
   });

@@ -1,5 +1,5 @@
 // `duo decode --model DIR [--mask DIR] (--prompt-file F | --ids 1,2,3) --max-new-tokens N
-// [--prefill-chunk C] [--out FILE.json] [--config FILE.yaml] [--set key=value ...]`: greedy
+// [--prefill-chunk C] [--kv-dtype bf16|f16|fp32] [--out FILE.json] [--config FILE.yaml] [--set key=value ...]`: greedy
 // decoding with the split KV cache. Prints the generated text (with the model folder's
 // tokenizer.json when present, else the ids), prefill tokens/s, decode ms/token and the KV-cache
 // bytes; --out also writes them as JSON, and the resolved options as FILE.config.yaml.
@@ -35,8 +35,9 @@ struct DecodeOptions {
   std::string prompt_file;      // prompt text (tokenized with the model's tokenizer.json)
   std::string ids;              // or the prompt as token ids, "1,2,3"
   int64_t max_new_tokens = 32;  // tokens to generate
-  int64_t prefill_chunk = 0;    // 0 = whole prompt at once
+  int64_t prefill_chunk = duo::runtime::kDefaultPrefillChunk;  // 0 = whole prompt at once
   std::string dtype = "fp32";   // compute dtype
+  duo::cli::KvCacheOptions kv;  // KV cache dtype
   std::string out;              // JSON report ("" = none)
   bool no_eos = false;          // keep going past the end-of-sequence token
   bool allow_long_context = false;  // decode past max_position_embeddings (with a warning)
@@ -51,6 +52,7 @@ struct DecodeOptions {
     v("max_new_tokens", max_new_tokens, "tokens to generate");
     v("prefill_chunk", prefill_chunk, "prefill chunk size in tokens; 0 = whole prompt");
     v("dtype", dtype, "compute dtype: fp32 | bf16");
+    kv.visit(v);
     v("out", out, "write prompt length, generated ids, timings and KV bytes as JSON (and FILE.config.yaml)");
     v("no_eos", no_eos, "do not stop at the end-of-sequence token");
     v("allow_long_context", allow_long_context,
@@ -74,6 +76,7 @@ void run_decode(DecodeOptions a) {
   if (!a.out.empty()) duo::core::check_output_file(config_out, "decode: --out's config");
   if (!a.prompt_file.empty()) duo::core::check_input_file(a.prompt_file, "decode: --prompt-file");
   const auto dtype = duo::model::parse_dtype(a.dtype, "--dtype");
+  const auto kv_dtype = duo::model::parse_dtype(a.kv.kv_dtype, "decode: key 'kv_dtype' (--kv-dtype)");
   auto loaded = duo::cli::load_model_spec(a.model, dtype);
   const auto& cfg = loaded.model.config();
   auto mask = duo::cli::load_mask_spec(a.mask, cfg.n_layers, cfg.n_kv_heads);
@@ -112,6 +115,7 @@ void run_decode(DecodeOptions a) {
   duo::runtime::GenerateOptions go;
   go.max_new_tokens = a.max_new_tokens;
   go.prefill_chunk = a.prefill_chunk;
+  go.kv_dtype = kv_dtype;
   if (!a.no_eos) {
     go.stop_ids = cfg.eos_token_ids;
     if (tok && tok->eos_id()) go.stop_ids.push_back(*tok->eos_id());
@@ -123,7 +127,7 @@ void run_decode(DecodeOptions a) {
     std::vector<int32_t> out(r.tokens.begin(), r.tokens.end());
     text = tok->decode(out, /*skip_special_tokens=*/true);
   }
-  const int64_t elem = static_cast<int64_t>(c10::elementSize(dtype));
+  const int64_t elem = static_cast<int64_t>(c10::elementSize(kv_dtype));
   const int64_t used = r.prompt_tokens + static_cast<int64_t>(r.tokens.size());
   const int64_t full_bytes = duo::mask::kv_cache_bytes_full(cfg.n_layers, cfg.n_kv_heads, used, cfg.head_dim, elem);
   if (tok) {
@@ -152,7 +156,8 @@ void run_decode(DecodeOptions a) {
                         {"kv_bytes", r.kv_bytes},
                         {"kv_used_bytes", r.kv_used_bytes},
                         {"kv_bytes_full_attention", full_bytes},
-                        {"dtype", duo::model::dtype_name(dtype)}};
+                        {"dtype", duo::model::dtype_name(dtype)},
+                        {"kv_dtype", duo::model::dtype_name(kv_dtype)}};
     if (tok) j["text"] = text;
     duo::core::write_file_atomic(a.out, j.dump(2) + "\n");
     duo::io::write_options_yaml(config_out, a);
@@ -169,6 +174,7 @@ void add_command(CLI::App& app) {
   s->option("--max-new-tokens", "Tokens to generate", &DecodeOptions::max_new_tokens);
   s->option("--prefill-chunk", "Prefill chunk size in tokens (0 = whole prompt)", &DecodeOptions::prefill_chunk);
   s->option("--dtype", "Compute dtype: fp32 or bf16", &DecodeOptions::dtype);
+  s->kv_flags(&DecodeOptions::kv);
   s->option("--out", "Write prompt length, generated ids, timings and KV bytes as JSON (and FILE.config.yaml)",
             &DecodeOptions::out);
   s->flag("--no-eos", "Do not stop at the end-of-sequence token", &DecodeOptions::no_eos);

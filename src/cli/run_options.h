@@ -36,6 +36,19 @@ struct CommonOptions {
   }
 };
 
+// The KV cache's precision, shared by the commands that decode (decode, niah, sweep, bench): the
+// cache holds K/V in this dtype and the decode kernel reads it directly, accumulating in fp32
+// (runtime/decoder.h, "KV precision"). bf16 halves the bytes decoding reads per token; tests hold
+// logits within a stated tolerance of an fp32 cache and the duo-tiny passkey grid unchanged.
+struct KvCacheOptions {
+  std::string kv_dtype = "bf16";  // fp32 | bf16 | f16
+
+  template <class V>
+  void visit(V& v) {
+    v("kv_dtype", kv_dtype, "KV cache dtype: bf16 | f16 | fp32 (attention accumulates in fp32)");
+  }
+};
+
 // Threads per available core --threads accepts at most.
 constexpr int kMaxThreadsPerCore = 4;
 // Throws unless 0 <= threads <= kMaxThreadsPerCore x the cores this process may run on.
@@ -104,6 +117,11 @@ class OptionSurface {
     auto* opt = cmd_->add_flag(names, (flags_ .* ... .* path), help);
     bind(opt, path...);
     return opt;
+  }
+  // Adds --kv-dtype for the KvCacheOptions at `path`.
+  template <class... Path>
+  void kv_flags(Path... path) {
+    option("--kv-dtype", "KV cache dtype: bf16, f16 or fp32", path..., &KvCacheOptions::kv_dtype);
   }
   // Adds --threads and --quiet/-q for the CommonOptions at `path`.
   template <class... Path>

@@ -32,7 +32,7 @@ BenchSide run_side(const model::Model& model, const runtime::HeadLayout& layout,
   auto ids = at::randint(3, model.config().vocab_size, {tokens}, gen, at::TensorOptions().dtype(at::kLong));
   BenchSide s;
   s.ran = true;
-  runtime::Decoder dec(model, layout, tokens + opts.decode_tokens);
+  runtime::Decoder dec(model, layout, tokens + opts.decode_tokens, opts.kv_dtype);
   double t0 = now_seconds();
   double c0 = process_cpu_seconds();
   int64_t next = dec.prefill(ids, opts.prefill_chunk).argmax().item<int64_t>();
@@ -100,6 +100,7 @@ void check_bench_options(const BenchOptions& opts) {
   DUO_CHECK(opts.decode_tokens >= 1, "bench: --decode-tokens must be >= 1; got {}", opts.decode_tokens);
   DUO_CHECK(opts.prefill_chunk >= 0, "bench: key 'prefill_chunk' must be >= 0 (0 = whole prompt); got {}",
             opts.prefill_chunk);
+  if (opts.kv_dtype) runtime::check_kv_dtype(*opts.kv_dtype, "bench: key 'kv_dtype' (--kv-dtype)");
   // The bandwidth buffer is allocated and read: at most half the machine's memory.
   const int64_t ram_mib = core::physical_memory_bytes() >> 20;
   const int64_t most = ram_mib > 0 ? ram_mib / 2 : INT64_MAX >> 20;
@@ -120,6 +121,7 @@ BenchReport run_bench(const model::Model& model, const runtime::HeadLayout& mask
     }
   }
   BenchReport r;
+  r.kv_dtype = model::dtype_name(opts.kv_dtype.value_or(model.options().dtype));
   r.threads = at::get_num_threads();
   r.weight_bytes = weight_bytes_per_token(model);
   r.rss_before_bytes = current_rss_bytes();
@@ -187,6 +189,7 @@ nlohmann::json BenchReport::to_json() const {
   }
   return {{"model", model},
           {"mask", mask},
+          {"kv_dtype", kv_dtype},
           {"threads", threads},
           {"thread_env", core::thread_env_summary()},
           {"sparsity", sparsity},
@@ -203,9 +206,9 @@ nlohmann::json BenchReport::to_json() const {
 
 std::string BenchReport::table() const {
   std::string out = fmt::format(
-      "model {} | mask {} (sparsity {:.3f}) | {} threads | read bandwidth {:.1f} GB/s (before {:.1f}, after {:.1f}) | "
-      "weights {:.1f} MiB/token\n",
-      model, mask, sparsity, threads, bandwidth_gb_per_s, bandwidth_before_gb_per_s, bandwidth_after_gb_per_s,
+      "model {} | mask {} (sparsity {:.3f}) | KV {} | {} threads | read bandwidth {:.1f} GB/s (before {:.1f}, after "
+      "{:.1f}) | weights {:.1f} MiB/token\n",
+      model, mask, sparsity, kv_dtype, threads, bandwidth_gb_per_s, bandwidth_before_gb_per_s, bandwidth_after_gb_per_s,
       mib(weight_bytes));
   out += fmt::format("{:>7} {:>5} {:>10} {:>10} {:>11} {:>10} {:>9} {:>12} {:>10} {:>10}\n", "tokens", "heads",
                      "prefill_s", "prefill_cpu", "decode_ms", "decode_cpu", "bound_ms", "read_MiB/tok", "kv_MiB",

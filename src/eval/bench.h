@@ -15,10 +15,12 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "model/model.h"
+#include "runtime/decoder.h"
 #include "runtime/head_layout.h"
 
 namespace duo::eval {
@@ -26,10 +28,13 @@ namespace duo::eval {
 struct BenchOptions {
   std::vector<int64_t> contexts = {4096, 16384, 32768};  // prompt lengths in tokens
   int64_t decode_tokens = 16;                             // decode steps timed after each prefill
-  int64_t prefill_chunk = 0;                              // 0 = whole prompt at once
+  int64_t prefill_chunk = runtime::kDefaultPrefillChunk;  // 0 = whole prompt at once
   int64_t bandwidth_mib = 1024;                           // buffer summed for the bandwidth (MiB)
   int64_t seed = 0;                                       // prompt ids
   bool skip_full = false;                                 // masked runs only
+  // KV cache dtype of both sides; none = the model's. Not a YAML key here: the command sets it
+  // from its kv_dtype (cli::KvCacheOptions).
+  std::optional<at::ScalarType> kv_dtype;
 
   template <class V>
   void visit(V& v) {
@@ -69,6 +74,7 @@ struct BenchRow {
 struct BenchReport {
   std::string model;
   std::string mask;
+  std::string kv_dtype;                // the cache's dtype, e.g. "bfloat16"
   int threads = 0;
   double sparsity = 0.0;               // streaming heads / all heads
   int64_t weight_bytes = 0;            // weights read per decoded token

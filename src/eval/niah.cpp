@@ -110,6 +110,7 @@ NiahRun run_niah(const model::Model& model, const tokenizer::Tokenizer& tok, con
   runtime::GenerateOptions go;
   go.max_new_tokens = opts.max_new_tokens;
   go.prefill_chunk = opts.prefill_chunk;
+  go.kv_dtype = opts.kv_dtype;
   if (auto eos = tok.eos_id()) go.stop_ids.push_back(*eos);
   for (int64_t id : model.config().eos_token_ids) go.stop_ids.push_back(id);
 

@@ -6,11 +6,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "data_gen/niah.h"
 #include "model/model.h"
+#include "runtime/decoder.h"
 #include "runtime/head_layout.h"
 
 namespace duo::tokenizer {
@@ -24,9 +26,12 @@ struct NiahEvalOptions {
   std::vector<int64_t> context_lengths = {1000, 2000, 4000};
   std::vector<double> depth_percents = {0, 25, 50, 75, 100};
   int64_t max_new_tokens = 32;                         // greedy tokens per answer
-  int64_t prefill_chunk = 0;                           // 0 = whole prompt at once
+  int64_t prefill_chunk = runtime::kDefaultPrefillChunk;  // 0 = whole prompt at once
   int64_t samples = 1;                                 // passkey kind: prompts (keys) per grid cell
   data_gen::NiahOptions prompt;                        // prompt text, haystack and passkey settings
+  // KV cache dtype; none = the model's. Not a grid key: the commands set it from their kv_dtype
+  // (cli::KvCacheOptions), which the KV bytes of a sweep follow too.
+  std::optional<at::ScalarType> kv_dtype;
 
   template <class V>
   void visit(V& v) {

@@ -105,7 +105,7 @@ std::vector<SweepPoint> run_sweep(const model::Model& model, const tokenizer::To
   }
   check_sweep_options(opts);
   const int64_t eval_tokens = *std::max_element(opts.eval.context_lengths.begin(), opts.eval.context_lengths.end());
-  const int64_t elem = static_cast<int64_t>(c10::elementSize(model.options().dtype));
+  const int64_t elem = static_cast<int64_t>(c10::elementSize(opts.eval.kv_dtype.value_or(model.options().dtype)));
   const int64_t n_heads = cfg.n_layers * cfg.n_kv_heads;
   std::vector<SweepPoint> points;
   for (double s : opts.sparsities) {

@@ -50,7 +50,7 @@ struct SweepPoint {
   double actual_sparsity = 0.0;
   double threshold = 0.0;
   int64_t eval_tokens = 0;      // the longest eval context
-  int64_t kv_bytes = 0;         // mask::kv_cache_bytes at eval_tokens (compute dtype)
+  int64_t kv_bytes = 0;         // mask::kv_cache_bytes at eval_tokens (KV dtype)
   int64_t kv_bytes_full = 0;    // the same with every head full
   double score = 0.0;           // mean over the grid
   std::vector<double> random_scores;  // random masks with as many streaming heads (seeds 1..N)

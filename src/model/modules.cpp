@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <string>
 
+#include "kernels/cpu/half_rows.h"
 #include "kernels/cpu/task_pool.h"
 #include "kernels/cpu/vec_math.h"
 
@@ -47,6 +48,29 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b)
     });
     if (b.defined()) y.add_(b);
     return y.unsqueeze(0);  // [1, out]
+  }
+  // The same with 16-bit weights (a bf16 / f16 model, --dtype bf16): W is read in 16 bits and
+  // widened in registers (kernels::cpu::dot_rows_half), x and the sums in fp32, the result rounded
+  // once to x's dtype. Half the bytes of fp32 weights; LibTorch 1.13's bf16 gemv is far slower.
+  const bool half_w = w.scalar_type() == at::kBFloat16 || w.scalar_type() == at::kHalf;
+  if (!grad && half_w && x.dim() == 2 && x.size(0) == 1 && w.dim() == 2 && x.size(1) == w.size(1) &&
+      w.is_contiguous() && x.is_floating_point() && x.scalar_type() != at::kDouble) {
+    const at::Tensor xv = x.select(0, 0).to(at::kFloat).contiguous();  // [in] fp32
+    const int64_t out = w.size(0), in = w.size(1);
+    at::Tensor y = at::empty({out}, x.options().dtype(at::kFloat));    // [out] fp32
+    const int64_t threads = at::get_num_threads();
+    const int64_t chunks = threads > 1 && out >= 512 ? 4 * threads : 1;
+    const int64_t per = (out + chunks - 1) / chunks;
+    const auto type = w.scalar_type() == at::kBFloat16 ? kernels::cpu::HalfType::kBF16 : kernels::cpu::HalfType::kF16;
+    const float* xp = xv.data_ptr<float>();
+    const auto* wp = reinterpret_cast<const uint16_t*>(w.data_ptr());
+    float* yp = y.data_ptr<float>();
+    kernels::cpu::run_tasks(chunks, [&](int64_t c) {
+      const int64_t r0 = c * per, r1 = std::min(out, r0 + per);
+      if (r1 > r0) kernels::cpu::dot_rows_half(xp, 1, wp + r0 * in, r1 - r0, in, in, yp + r0, type);
+    });
+    if (b.defined()) y.add_(b.to(at::kFloat));
+    return y.to(x.scalar_type()).unsqueeze(0);  // [1, out]
   }
   return at::linear(x, w, b);
 }

@@ -22,8 +22,15 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
-Decoder::Decoder(model::Model model, HeadLayout layout, int64_t capacity)
-    : model_(std::move(model)), cache_(layout, model_.config().head_dim, model_.options().dtype, capacity) {
+void check_kv_dtype(at::ScalarType kv_dtype, const char* what) {
+  DUO_CHECK(kv_dtype == at::kFloat || kv_dtype == at::kBFloat16 || kv_dtype == at::kHalf,
+            "{}: unsupported KV cache dtype; expected fp32, bf16 or f16, got {}", what, c10::toString(kv_dtype));
+}
+
+Decoder::Decoder(model::Model model, HeadLayout layout, int64_t capacity, std::optional<at::ScalarType> kv_dtype)
+    : model_(std::move(model)),
+      cache_(layout, model_.config().head_dim, kv_dtype.value_or(model_.options().dtype), capacity) {
+  if (kv_dtype) check_kv_dtype(*kv_dtype, "decoder");
   const auto& c = model_.config();
   DUO_CHECK(layout.n_layers == c.n_layers && layout.n_kv_heads == c.n_kv_heads,
             "decoder: head mask has shape [{}, {}] (layers, kv heads) but the model has [{}, {}]", layout.n_layers,
@@ -33,8 +40,14 @@ Decoder::Decoder(model::Model model, HeadLayout layout, int64_t capacity)
   for (int64_t l = 0; l < c.n_layers; ++l) specs_.push_back(model_.layer_spec(l, layout.layer_spec(l)));
 }
 
-at::Tensor Decoder::attend_layer(int64_t l, const model::Model::QKV& qkv, int64_t p0) {
+at::Tensor Decoder::attend_layer(int64_t l, model::Model::QKV qkv, int64_t p0) {
   const attention::LayerSpec& spec = specs_[static_cast<size_t>(l)];
+  if (cache_.dtype() != qkv.k.scalar_type()) {
+    // Attention sees the K/V the cache will hold (decoder.h: KV precision), for the chunk's own
+    // keys too; the cache then stores them exactly.
+    qkv.k = qkv.k.to(cache_.dtype()).to(qkv.k.scalar_type());
+    qkv.v = qkv.v.to(cache_.dtype()).to(qkv.v.scalar_type());
+  }
   if (p0 == 0 && qkv.q.size(1) > 1) {
     // The first chunk: one blockwise pass over the chunk alone (block-sparse for streaming heads).
     at::Tensor o = attention::attend(qkv.q, qkv.k, qkv.v, spec);
@@ -103,13 +116,13 @@ at::Tensor Decoder::step(int64_t token) {
 }
 
 void check_kv_fits(const model::Model& model, const HeadLayout& layout, int64_t prompt_tokens,
-                   int64_t max_new_tokens) {
+                   int64_t max_new_tokens, std::optional<at::ScalarType> kv_dtype) {
   // The cache is allocated up front for every token; a typo (--max-new-tokens 1e9) must be one
   // line here, not an allocation failure deep in LibTorch. Computed in double: no overflow.
   const auto& c = model.config();
   const double tokens = static_cast<double>(prompt_tokens) + static_cast<double>(max_new_tokens);
   const double window = static_cast<double>(layout.window.sink + layout.window.recent);
-  const double elem = static_cast<double>(c10::elementSize(model.options().dtype));
+  const double elem = static_cast<double>(c10::elementSize(kv_dtype.value_or(model.options().dtype)));
   const double bytes = 2.0 * static_cast<double>(c.head_dim) * elem *
                        (static_cast<double>(layout.total_full()) * tokens +
                         static_cast<double>(layout.total_stream()) * std::min(tokens, window));
@@ -126,10 +139,11 @@ GenerateResult generate_greedy(const model::Model& model, const HeadLayout& layo
   DUO_CHECK(opts.max_new_tokens >= 1, "generate: max_new_tokens must be >= 1; got {}", opts.max_new_tokens);
   DUO_CHECK(opts.prefill_chunk >= 0, "generate: prefill_chunk must be >= 0 (0 = whole prompt); got {}",
             opts.prefill_chunk);
-  check_kv_fits(model, layout, static_cast<int64_t>(prompt.size()), opts.max_new_tokens);
+  if (opts.kv_dtype) check_kv_dtype(*opts.kv_dtype, "generate");
+  check_kv_fits(model, layout, static_cast<int64_t>(prompt.size()), opts.max_new_tokens, opts.kv_dtype);
   GenerateResult r;
   r.prompt_tokens = static_cast<int64_t>(prompt.size());
-  Decoder dec(model, layout, r.prompt_tokens + opts.max_new_tokens);
+  Decoder dec(model, layout, r.prompt_tokens + opts.max_new_tokens, opts.kv_dtype);
   auto ids = at::tensor(prompt, at::TensorOptions().dtype(at::kLong));
   auto is_stop = [&](int64_t id) { return std::find(opts.stop_ids.begin(), opts.stop_ids.end(), id) != opts.stop_ids.end(); };
 

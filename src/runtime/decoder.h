@@ -12,11 +12,23 @@
 // the chunk causally; only then is the chunk appended to both stores. The first chunk (p0 = 0) goes through
 // attention::attend (blockwise kernels, block-sparse for streaming heads). With every head full
 // this is plain causal attention, equal to Model::logits up to rounding.
+//
+// KV precision: the cache may hold K/V in another dtype than the model computes in (kv_dtype:
+// float32, bfloat16 or float16). The chunk's new keys and values are rounded to kv_dtype before
+// attention sees them, so every query sees exactly the values the cache holds, whether they come
+// from the cache or from its own chunk: the chunk-size invariance above still holds (up to fp32
+// summation order), and a 16-bit cache changes the result only by that one rounding of K and V.
+//
+// Lean prefill: callers prefill in chunks of kDefaultPrefillChunk tokens unless told otherwise, so
+// that peak memory is weights + KV cache + O(chunk) activations rather than O(prompt).
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
+#include <c10/core/ScalarType.h>
+
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "model/model.h"
@@ -25,11 +37,17 @@
 
 namespace duo::runtime {
 
+// Prompt tokens per prefill chunk that the run commands use by default (0 = whole prompt): peak
+// activation memory O(4096 x hidden) per layer instead of O(prompt), at no cost in results.
+inline constexpr int64_t kDefaultPrefillChunk = 4096;
+
 class Decoder {
  public:
   // capacity: total tokens (prompt + generated) when known, so the caches are allocated once;
-  // 0 = grow as needed. The layout must match the model's [layers, kv heads].
-  Decoder(model::Model model, HeadLayout layout, int64_t capacity = 0);
+  // 0 = grow as needed. The layout must match the model's [layers, kv heads]. kv_dtype: the
+  // cache's dtype (float32, bfloat16 or float16); none = the model's compute dtype.
+  Decoder(model::Model model, HeadLayout layout, int64_t capacity = 0,
+          std::optional<at::ScalarType> kv_dtype = std::nullopt);
 
   // Feeds ids [C] int64 at positions position() .. position() + C - 1 as one chunk and returns
   // the final normed hidden states [C, hidden] (before the LM head).
@@ -45,7 +63,7 @@ class Decoder {
   const model::Model& model() const { return model_; }
 
  private:
-  at::Tensor attend_layer(int64_t l, const model::Model::QKV& qkv, int64_t p0);
+  at::Tensor attend_layer(int64_t l, model::Model::QKV qkv, int64_t p0);
 
   model::Model model_;
   SplitKVCache cache_;
@@ -54,8 +72,9 @@ class Decoder {
 };
 
 struct GenerateOptions {
-  int64_t max_new_tokens = 32;    // tokens to generate (>= 1)
-  int64_t prefill_chunk = 0;      // prompt chunk size; 0 = the whole prompt at once
+  int64_t max_new_tokens = 32;                    // tokens to generate (>= 1)
+  int64_t prefill_chunk = kDefaultPrefillChunk;   // prompt chunk size; 0 = the whole prompt at once
+  std::optional<at::ScalarType> kv_dtype;         // KV cache dtype; none = the model's compute dtype
   std::vector<int64_t> stop_ids;  // stop once one of these is generated (it is kept)
 };
 
@@ -76,7 +95,12 @@ struct GenerateResult {
 
 // Throws when the KV cache for prompt + max_new_tokens tokens (full heads all of them, streaming
 // heads their window) would not fit in this machine's physical memory.
-void check_kv_fits(const model::Model& model, const HeadLayout& layout, int64_t prompt_tokens, int64_t max_new_tokens);
+// kv_dtype: the cache's dtype (none = the model's).
+void check_kv_fits(const model::Model& model, const HeadLayout& layout, int64_t prompt_tokens, int64_t max_new_tokens,
+                   std::optional<at::ScalarType> kv_dtype = std::nullopt);
+
+// The KV dtypes the cache accepts: float32, bfloat16, float16 (others throw, naming `what`).
+void check_kv_dtype(at::ScalarType kv_dtype, const char* what);
 
 // Greedy decoding (argmax, first index on ties) of `prompt` with the heads in `layout`; the cache
 // is allocated for prompt + max_new_tokens tokens (check_kv_fits first).

@@ -11,7 +11,8 @@
 // results back. The decoder asks it for a view per head kind and loops over the two kinds.
 //
 // Keys are stored AFTER RoPE, at their absolute positions (as the official runtime does); K and
-// V are kept in the model's compute dtype. Memory accounting (bytes()) is the size of the K/V
+// V are kept in the cache's dtype (the model's compute dtype, or a 16-bit KV dtype: bf16 / f16,
+// which the decode kernel reads directly, widening to fp32 in registers). Memory accounting (bytes()) is the size of the K/V
 // buffers actually allocated, so a preallocated cache of T tokens matches mask::kv_cache_bytes.
 // Copies are explicit: clone() deep-copies; the classes themselves are move-only.
 #pragma once

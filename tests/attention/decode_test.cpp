@@ -171,6 +171,55 @@ TEST_F(Decode, LongFullCacheSplitsAcrossThreadsAndBf16Cache) {
             2e-5);
 }
 
+TEST_F(Decode, HalfPrecisionCacheIsReadDirectlyOnEveryPath) {
+  // A bf16 / f16 cache holds exactly the rounded K/V; the kernel must give the reference's result
+  // on those rounded values (the runtime rounds the chunk's own K/V the same way), on the direct
+  // path (decode: n * G <= 16 rows, 16-bit rows read in the inner loop), the BLAS path (chunks of
+  // 7 x G = 28 rows, widened per block), rings after wrap-arounds and GQA. Same inputs on both
+  // sides, fp32 accumulation: the fp32 tolerance (2e-5) applies.
+  at::manual_seed(24);
+  const int64_t t = 150;
+  for (at::ScalarType dt : {at::kBFloat16, at::kHalf}) {
+    for (HeadKind kind : {HeadKind::kFull, HeadKind::kStreaming}) {
+      for (int64_t g : {1, 4}) {
+        const at::Tensor q = at::randn({2 * g, t, 64});
+        const at::Tensor k = at::randn({2, t, 64}).to(dt).to(at::kFloat), v = at::randn({2, t, 64}).to(dt).to(at::kFloat);
+        LayerSpec spec;
+        spec.kinds = {kind, kind};
+        spec.window = duo::StreamWindow(4, 16);
+        const at::Tensor whole = duo::attention::attend_reference(q, k, v, spec);
+        for (int64_t chunk : {1, 7, 150}) {
+          SCOPED_TRACE(std::string(c10::toString(dt)) + " kind " + std::to_string(int(kind)) + " G " +
+                       std::to_string(g) + " chunk " + std::to_string(chunk));
+          EXPECT_LT(max_abs_diff(run_chunked(q, k, v, kind, spec, chunk, false, dt), whole), 2e-5);
+        }
+      }
+    }
+  }
+}
+
+TEST_F(Decode, LongChunksSkipKeyBlocksNoQuerySees) {
+  // Chunks longer than a key block (512): a streaming head's chunk keys are visible to `recent`
+  // queries each, so most (query rows x key block) pairs are skipped; the model's sliding window
+  // too. Results must equal the unchunked reference (chunk 1500 = the whole sequence in one call).
+  at::manual_seed(25);
+  const int64_t t = 1500;
+  const at::Tensor q = at::randn({2, t, 32}), k = at::randn({1, t, 32}), v = at::randn({1, t, 32});
+  for (int variant = 0; variant < 3; ++variant) {
+    LayerSpec spec;
+    const HeadKind kind = variant == 1 ? HeadKind::kFull : HeadKind::kStreaming;
+    spec.kinds = {kind};
+    spec.window = duo::StreamWindow(8, 100);
+    if (variant == 1) spec.sliding_window = 300;
+    if (variant == 2) spec.window = duo::StreamWindow(600, 100);  // the sink cuts through a key block
+    const at::Tensor whole = duo::attention::attend_reference(q, k, v, spec);
+    for (int64_t chunk : {600, 1500}) {
+      SCOPED_TRACE("variant " + std::to_string(variant) + " chunk " + std::to_string(chunk));
+      EXPECT_LT(max_abs_diff(run_chunked(q, k, v, kind, spec, chunk), whole), 2e-5);
+    }
+  }
+}
+
 TEST_F(Decode, OddHeadCountSplitsSoNoThreadIdles) {
   // 3 KV heads on 2 threads: each head's cache is split so the 6 tasks balance; same result.
   at::manual_seed(23);

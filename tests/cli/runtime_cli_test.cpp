@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <sstream>
 #include <string>
+#include <tuple>
 
 #include "common/passkey_tokenizer.h"
 #include "common/tiny_checkpoint.h"
@@ -74,7 +75,9 @@ TEST(RuntimeCli, DecodeIdsMatchesGreedyForwardAndWritesJson) {
   auto model = model::Model::load(dir);
   EXPECT_EQ(j["generated_ids"].get<std::vector<int64_t>>(), greedy_reference(model, {3, 4, 5, 6, 7}, 4));
   const auto& c = model.config();
-  EXPECT_EQ(j["kv_bytes"], mask::kv_cache_bytes_full(c.n_layers, c.n_kv_heads, 9, c.head_dim, 4));
+  // The default KV cache is bf16: 2 bytes an element.
+  EXPECT_EQ(j["kv_dtype"], "bfloat16");
+  EXPECT_EQ(j["kv_bytes"], mask::kv_cache_bytes_full(c.n_layers, c.n_kv_heads, 9, c.head_dim, 2));
   EXPECT_TRUE(j.contains("decode_ms_per_token"));
   EXPECT_TRUE(j.contains("prefill_tokens_per_second"));
   // The resolved options beside the report.
@@ -126,7 +129,7 @@ TEST(RuntimeCli, DecodePromptFileWithAMaskFolder) {
   const int64_t t = j["prompt_tokens"].get<int64_t>();
   EXPECT_GT(t, 10);
   EXPECT_TRUE(j.contains("text"));
-  EXPECT_EQ(j["kv_bytes"], mask::kv_cache_bytes(b.mask, t + 3, info.window, c.head_dim, 4));
+  EXPECT_EQ(j["kv_bytes"], mask::kv_cache_bytes(b.mask, t + 3, info.window, c.head_dim, 2));  // bf16 KV
   // The same tokens as the whole-sequence forward with the same streaming plan.
   model::AttentionPlan plan(static_cast<size_t>(c.n_layers));
   for (int64_t l = 0; l < c.n_layers; ++l) {
@@ -192,6 +195,43 @@ TEST(RuntimeCli, NiahAndSweepWriteTheirFiles) {
   EXPECT_EQ(core::read_file(again / "sweep.md"), core::read_file(sweep / "sweep.md"));
 }
 
+TEST(RuntimeCli, KvDtypeFlagSetsTheCacheAndRefusesOthers) {
+  auto dir = tiny_model_dir("cli_rt_kv_dtype");
+  const auto model = model::Model::load(dir);
+  const auto& c = model.config();
+  for (auto [flag, name, elem] : {std::tuple{"fp32", "float32", 4}, std::tuple{"f16", "float16", 2}}) {
+    auto json_path = dir / (std::string(flag) + ".json");
+    auto r = run_duo("decode --model '" + dir.string() + "' --ids 3,4,5,6,7 --max-new-tokens 4 --no-eos --threads 1 " +
+                     "--kv-dtype " + flag + " --out '" + json_path.string() + "'");
+    ASSERT_EQ(r.code, 0) << r.out;
+    auto j = nlohmann::json::parse(core::read_file(json_path));
+    EXPECT_EQ(j["kv_dtype"], name);
+    EXPECT_EQ(j["kv_bytes"], mask::kv_cache_bytes_full(c.n_layers, c.n_kv_heads, 9, c.head_dim, elem));
+    EXPECT_EQ(j["generated_ids"].get<std::vector<int64_t>>(), greedy_reference(model, {3, 4, 5, 6, 7}, 4));
+  }
+  auto r = run_duo("decode --model '" + dir.string() + "' --ids 3,4 --kv-dtype int8");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("error: decode: key 'kv_dtype' (--kv-dtype): unknown dtype 'int8'"), std::string::npos) << r.out;
+  r = run_duo("bench --model tiny-llama --mask random:0.5 --contexts 24 --set kv_dtype=f64");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("kv_dtype"), std::string::npos) << r.out;
+}
+
+TEST(RuntimeCli, BenchMemoryGibReportsCapacity) {
+  auto dir = testing::temp_dir("cli_rt_capacity");
+  auto json_path = dir / "capacity.json";
+  auto r = run_duo("bench --model tiny-llama --mask random:0.5 --memory-gib 1 --capacity-check false "
+                   "--prefill-chunk 16 --threads 1 -q --out '" + json_path.string() + "'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("capacity in 1.00 GiB"), std::string::npos) << r.out;
+  auto j = nlohmann::json::parse(core::read_file(json_path));
+  EXPECT_GT(j["duo"]["max_tokens"].get<int64_t>(), j["full"]["max_tokens"].get<int64_t>());
+  EXPECT_FALSE(j.contains("check"));
+  r = run_duo("bench --model tiny-llama --mask random:0.5 --memory-gib 1 --prefill-chunk 0");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("prefill chunk > 0"), std::string::npos) << r.out;
+}
+
 TEST(RuntimeCli, BenchOnAPresetWithARandomMask) {
   auto dir = testing::temp_dir("cli_rt_bench");
   auto json_path = dir / "bench.json";
@@ -205,8 +245,10 @@ TEST(RuntimeCli, BenchOnAPresetWithARandomMask) {
   EXPECT_GT(j["bandwidth_gb_per_s"].get<double>(), 0.0);
   // tiny-llama: 2 layers x 2 KV heads, head_dim 16; 1 of 4 heads... half streaming: 2 full, 2 streaming.
   const int64_t total = 24 + 2;
-  EXPECT_EQ(j["rows"][0]["full"]["kv_bytes"], 2 * 2 * total * 2 * 16 * 4);
-  EXPECT_EQ(j["rows"][0]["duo"]["kv_bytes"], (2 * total + 2 * 12) * 2 * 16 * 4);
+  // KV bytes at the default bf16 cache: 2 bytes an element.
+  EXPECT_EQ(j["kv_dtype"], "bfloat16");
+  EXPECT_EQ(j["rows"][0]["full"]["kv_bytes"], 2 * 2 * total * 2 * 16 * 2);
+  EXPECT_EQ(j["rows"][0]["duo"]["kv_bytes"], (2 * total + 2 * 12) * 2 * 16 * 2);
   EXPECT_GT(j["rows"][0]["ratios"]["kv_bytes_ratio"].get<double>(), 0.0);
   const auto yaml = core::read_file(dir / "bench.config.yaml");
   EXPECT_NE(yaml.find("deploy_recent: 8"), std::string::npos) << yaml;

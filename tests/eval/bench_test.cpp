@@ -5,13 +5,65 @@
 #include <algorithm>
 
 #include "common/passkey_tokenizer.h"
+#include "core/error.h"
 #include "eval/bench.h"
+#include "eval/capacity.h"
 #include "mask/kv_budget.h"
 #include "mask/random_mask.h"
 #include "runtime/head_layout.h"
 
 namespace duo::eval {
 namespace {
+
+TEST(Bench, KvBytesFollowTheKvDtype) {
+  // A bf16 / f16 cache: the bytes reported are the formula's at 2 bytes an element.
+  auto model = model::Model::random(model::ModelConfig::from_json(testing::eval_model_config(96)), 3);
+  const auto& cfg = model.config();
+  const StreamWindow window{4, 8};
+  const auto layout = runtime::HeadLayout::from_mask(mask::random_mask(cfg.n_layers, cfg.n_kv_heads, 0.5, 0), window);
+  BenchOptions o;
+  o.contexts = {40};
+  o.decode_tokens = 2;
+  o.bandwidth_mib = 8;
+  o.prefill_chunk = 16;  // lean prefill over 40 tokens: three chunks
+  for (auto dt : {at::kBFloat16, at::kHalf}) {
+    o.kv_dtype = dt;
+    auto r = run_bench(model, layout, o, /*quiet=*/true);
+    EXPECT_EQ(r.kv_dtype, model::dtype_name(dt));
+    EXPECT_EQ(r.rows[0].duo.kv_bytes, mask::kv_cache_bytes(layout.to_mask(), 42, window, cfg.head_dim, 2));
+    EXPECT_EQ(r.rows[0].full.kv_bytes, mask::kv_cache_bytes_full(cfg.n_layers, cfg.n_kv_heads, 42, cfg.head_dim, 2));
+  }
+}
+
+TEST(Capacity, LongestContextFollowsTheFormulaAndTheMeasuredFixedCost) {
+  auto model = model::Model::random(model::ModelConfig::from_json(testing::eval_model_config(96)), 3);
+  const auto& cfg = model.config();
+  const auto layout = runtime::HeadLayout::from_mask(mask::random_mask(cfg.n_layers, cfg.n_kv_heads, 0.5, 0),
+                                                     StreamWindow{4, 8});
+  CapacityOptions o;
+  o.prefill_chunk = 32;
+  o.kv_dtype = at::kBFloat16;
+  o.check = false;  // a run at the capacity: the CLI's job (RSS noise in a test process is MiBs)
+  o.memory_gib = 2.0;
+  auto r = run_capacity(model, layout, o, /*quiet=*/true);
+  EXPECT_GT(r.fixed_bytes, 0);
+  EXPECT_EQ(r.probe_tokens, 64);
+  // Per token: full heads' K and V at 2 bytes + one int64 position per layer with full heads.
+  EXPECT_EQ(r.full.kv_bytes_per_token, cfg.n_layers * (cfg.n_kv_heads * 2 * cfg.head_dim * 2 + 8));
+  EXPECT_LT(r.duo.kv_bytes_per_token, r.full.kv_bytes_per_token);
+  EXPECT_GT(r.duo.max_tokens, r.full.max_tokens);
+  const double budget = 2.0 * 1073741824.0;
+  for (const CapacitySide* s : {&r.full, &r.duo}) {
+    const double at_max = static_cast<double>(r.fixed_bytes + s->kv_ring_bytes + s->kv_bytes_per_token * (s->max_tokens + 4));
+    EXPECT_LE(at_max, budget);
+    EXPECT_GT(at_max + static_cast<double>(s->kv_bytes_per_token), budget);  // one more token would not fit
+  }
+  o.memory_gib = 0;
+  EXPECT_THROW(check_capacity_options(o), ::duo::Error);
+  o.memory_gib = 1;
+  o.prefill_chunk = 0;
+  EXPECT_THROW(check_capacity_options(o), ::duo::Error);
+}
 
 TEST(Bench, ReportsBothSidesWithFormulaKvBytes) {
   auto model = model::Model::random(model::ModelConfig::from_json(testing::eval_model_config(96)), 3);

@@ -5,10 +5,14 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "common/device_cases.h"
 #include "common/runtime_fixtures.h"
+#include "common/tiny_checkpoint.h"
 #include "core/error.h"
 #include "mask/kv_budget.h"
 #include "runtime/decoder.h"
@@ -118,6 +122,116 @@ TEST_P(DecoderCases, SlidingWindowModelAndAllStreaming) {
 INSTANTIATE_TEST_SUITE_P(Cpu, DecoderCases,
                          ::testing::Values(DeviceCase{at::kCPU, at::kFloat, 2e-5}, DeviceCase{at::kCPU, at::kBFloat16, 0.05}),
                          testing::DeviceCaseName());
+
+// ---- KV cache precision (issue 19) ----
+
+// A random tiny Llama with `kv_heads` KV heads of 4 query heads (2: GQA, 4: MHA).
+model::Model kv_test_model(int64_t kv_heads) {
+  auto j = testing::tiny_config("llama");
+  j["initializer_range"] = 0.2;
+  j["num_hidden_layers"] = 3;
+  j["num_key_value_heads"] = kv_heads;
+  return model::Model::random(model::ModelConfig::from_json(j), /*seed=*/9, model::LoadOptions{});
+}
+
+// Half of the layers' KV heads stream, with a window (sink 3, recent 10) that cuts through the
+// prefill chunks of 16 and through the kernel's key blocks.
+HeadLayout kv_test_layout(const model::Model& m) {
+  const auto& c = m.config();
+  return HeadLayout::from_mask(mixed_mask(c.n_layers, c.n_kv_heads), StreamWindow(3, 10));
+}
+
+TEST(DecoderKvDtype, HalfPrecisionCacheStaysWithinToleranceOfFp32) {
+  // Tolerance, as max |logits(16-bit KV) - logits(fp32 KV)| / max |logits(fp32 KV)|: rounding K and
+  // V to bf16 (8-bit significand) perturbs each by up to 2^-9 = 2e-3 relative, f16 (11 bits) by
+  // 2^-12; these 3-layer models with peaked logits amplify that about 8x (measured: bf16 1.3e-2 to
+  // 1.6e-2, f16 1.6e-3 to 3.1e-3). Bounds at ~2.5x the measured values: bf16 4e-2 (below the bf16
+  // compute dtype's own 5e-2 of DecoderCases), f16 6e-3. A cache read wrongly (a wrong lane, a
+  // dropped head, the wrong 16-bit format) is off by O(1); the kernel itself is tested exactly
+  // (fp32 tolerance, same rounded inputs) in tests/attention/decode_test.cpp. The difference must
+  // also be non-zero: the cache really is 16-bit.
+  for (int64_t kv_heads : {2, 4}) {  // GQA and MHA
+    auto m = kv_test_model(kv_heads);
+    const auto lay = kv_test_layout(m);
+    const int64_t t = 90;
+    auto ids = random_ids(t, m.config().vocab_size, 21);
+    Decoder ref(m, lay, t + 8, at::kFloat);
+    const at::Tensor want = ref.prefill(ids, 16, /*all_logits=*/true);  // [T, vocab]
+    std::vector<at::Tensor> want_steps;
+    for (int64_t i = 0; i < 8; ++i) want_steps.push_back(ref.step(5 + i));
+    for (auto [dt, tol] : {std::pair{at::kBFloat16, 4e-2}, std::pair{at::kHalf, 6e-3}}) {
+      SCOPED_TRACE(std::string(c10::toString(dt)) + " kv heads " + std::to_string(kv_heads));
+      Decoder dec(m, lay, t + 8, dt);
+      EXPECT_EQ(dec.cache().dtype(), dt);
+      EXPECT_EQ(2 * dec.cache().bytes(), ref.cache().bytes());  // the KV formula at 2 bytes an element
+      const at::Tensor got = dec.prefill(ids, 16, /*all_logits=*/true);
+      const double d = rel_diff(got, want);
+      EXPECT_LT(d, tol);
+      EXPECT_GT(d, 0.0);
+      for (int64_t i = 0; i < 8; ++i) EXPECT_LT(rel_diff(dec.step(5 + i), want_steps[static_cast<size_t>(i)]), tol);
+      std::printf("kv heads %lld, %s KV: max rel logits diff vs fp32 KV %.2e\n", static_cast<long long>(kv_heads),
+                  c10::toString(dt), d);
+    }
+  }
+}
+
+TEST(DecoderKvDtype, HalfPrecisionCacheKeepsChunkInvariance) {
+  // The chunk's own K/V are rounded like the cached ones (decoder.h), so every chunk size sees the
+  // same 16-bit K/V up to one effect: the two paths' fp32 differences (~1e-6, the fp32 bound 2e-5)
+  // move an occasional K/V element across a 16-bit rounding boundary, changing it by one 16-bit
+  // ulp. Measured: 2e-5 to 7e-5 relative (fp32 KV: < 2e-5). Bound 2e-4: 200x below the distance
+  // to an fp32 cache (above), so a chunk that saw unrounded or stale K/V (O(1e-2)) still fails.
+  auto m = kv_test_model(2);
+  const auto lay = kv_test_layout(m);
+  const int64_t t = 70;
+  auto ids = random_ids(t, m.config().vocab_size, 22);
+  for (at::ScalarType dt : {at::kBFloat16, at::kHalf}) {
+    Decoder whole(m, lay, t, dt);
+    const at::Tensor want = whole.prefill(ids, 0, /*all_logits=*/true);
+    for (int64_t chunk : {1, 7, 16}) {
+      Decoder dec(m, lay, chunk == 7 ? 0 : t, dt);
+      EXPECT_LT(rel_diff(dec.prefill(ids, chunk, /*all_logits=*/true), want), 2e-4)
+          << c10::toString(dt) << " chunk " << chunk;
+    }
+  }
+}
+
+TEST(DecoderKvDtype, RefusesAnUnsupportedDtype) {
+  auto m = kv_test_model(2);
+  try {
+    Decoder dec(m, kv_test_layout(m), 0, at::kDouble);
+    FAIL() << "expected an error";
+  } catch (const ::duo::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("expected fp32, bf16 or f16"), std::string::npos) << e.what();
+  }
+}
+
+// ---- Lean prefill (issue 19) ----
+
+TEST(DecoderLeanPrefill, DefaultChunkGivesTheTokensOfWholePromptPrefill) {
+  // generate_greedy prefills in chunks of kDefaultPrefillChunk by default; a prompt longer than
+  // one chunk (2.3 chunks) must give the same greedy tokens as one whole-prompt pass, and logits
+  // within the chunk-invariance tolerances (fp32 KV 2e-5; bf16 KV 2e-4, see above).
+  EXPECT_EQ(GenerateOptions{}.prefill_chunk, kDefaultPrefillChunk);
+  EXPECT_GT(kDefaultPrefillChunk, 0);
+  auto m = kv_test_model(2);
+  const auto lay = kv_test_layout(m);
+  const int64_t t = kDefaultPrefillChunk * 2 + kDefaultPrefillChunk / 3;
+  auto ids = random_ids(t, m.config().vocab_size, 23);
+  std::vector<int64_t> prompt(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + t);
+  GenerateOptions lean;  // the default chunk
+  lean.max_new_tokens = 6;
+  GenerateOptions whole = lean;
+  whole.prefill_chunk = 0;
+  for (auto dt : {at::kFloat, at::kBFloat16}) {
+    lean.kv_dtype = whole.kv_dtype = dt;
+    const auto a = generate_greedy(m, lay, prompt, lean), b = generate_greedy(m, lay, prompt, whole);
+    EXPECT_EQ(a.tokens, b.tokens) << c10::toString(dt);
+    Decoder da(m, lay, t, dt), db(m, lay, t, dt);
+    EXPECT_LT(rel_diff(da.prefill(ids, kDefaultPrefillChunk), db.prefill(ids, 0)), dt == at::kFloat ? 2e-5 : 2e-4)
+        << c10::toString(dt);
+  }
+}
 
 TEST(Decoder, RefusesAMaskOfAnotherShape) {
   auto model = tiny_model();
