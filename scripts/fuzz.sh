@@ -44,6 +44,7 @@ cmake --build "$BUILD_DIR" -j "${JOBS:-$(nproc)}" --target "${build_targets[@]}"
 # HDF5 file can ask the library for a terabyte; duo's own code then sees std::bad_alloc, which the
 # targets report as a bug), rather than ending the run.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1:allocator_may_return_null=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/tests/sanitize/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 export OMP_NUM_THREADS=1
 LOG_DIR="$BUILD_DIR/logs"
