@@ -40,9 +40,10 @@ std::vector<unsigned char> buffer(hssize_t n, size_t size) {
   return std::vector<unsigned char>(static_cast<size_t>(n) * size + 1);
 }
 
-// Reads an attribute's elements in their native type.
-bool read_attribute(hid_t attr) {
-  const hid_t space = H5Aget_space(attr), ftype = H5Aget_type(attr);
+// Reads all elements of an attribute or dataset, whose space and type `space` and `ftype` are, in
+// their native type with `read(mem_type, buffer)`.
+template <class Read>
+bool read_elements(hid_t space, hid_t ftype, Read&& read) {
   bool ok = space >= 0 && ftype >= 0;
   if (ok) {
     const hid_t mtype = H5Tget_native_type(ftype, H5T_DIR_DEFAULT);
@@ -51,13 +52,18 @@ bool read_attribute(hid_t attr) {
     ok = mtype >= 0 && n >= 0 && size > 0;
     if (ok) {
       auto buf = buffer(n, size);
-      ok = H5Aread(attr, mtype, buf.data()) >= 0;
+      ok = read(mtype, buf.data()) >= 0;
     }
     if (mtype >= 0) H5Tclose(mtype);
   }
   if (ftype >= 0) H5Tclose(ftype);
   if (space >= 0) H5Sclose(space);
   return ok;
+}
+
+bool read_attribute(hid_t attr) {
+  return read_elements(H5Aget_space(attr), H5Aget_type(attr),
+                       [&](hid_t mtype, void* buf) { return H5Aread(attr, mtype, buf); });
 }
 
 herr_t on_attribute(hid_t object, const char* name, const H5A_info_t*, void* failed) {
@@ -68,22 +74,9 @@ herr_t on_attribute(hid_t object, const char* name, const H5A_info_t*, void* fai
 }
 
 bool read_dataset(hid_t dset) {
-  const hid_t space = H5Dget_space(dset), ftype = H5Dget_type(dset);
-  bool ok = space >= 0 && ftype >= 0;
-  if (ok) {
-    const hid_t mtype = H5Tget_native_type(ftype, H5T_DIR_DEFAULT);
-    const hssize_t n = H5Sget_simple_extent_npoints(space);
-    const size_t size = mtype >= 0 ? H5Tget_size(mtype) : 0;
-    ok = mtype >= 0 && n >= 0 && size > 0;
-    if (ok) {
-      auto buf = buffer(n, size);
-      ok = H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) >= 0;
-    }
-    if (mtype >= 0) H5Tclose(mtype);
-  }
-  if (ftype >= 0) H5Tclose(ftype);
-  if (space >= 0) H5Sclose(space);
-  return ok;
+  return read_elements(H5Dget_space(dset), H5Dget_type(dset), [&](hid_t mtype, void* buf) {
+    return H5Dread(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+  });
 }
 
 // Visits every object under the root: its attributes, and a dataset's elements.

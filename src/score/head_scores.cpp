@@ -30,9 +30,7 @@ mask::GateTable reduce_to_kv_heads(const mask::GateTable& q, int64_t n_kv_heads)
   return out;
 }
 
-namespace {
-
-nlohmann::json rows_of(const mask::GateTable& t) {
+nlohmann::json table_rows_json(const mask::GateTable& t) {
   nlohmann::json rows = nlohmann::json::array();
   for (int64_t l = 0; l < t.n_layers; ++l) {
     nlohmann::json row = nlohmann::json::array();
@@ -41,8 +39,6 @@ nlohmann::json rows_of(const mask::GateTable& t) {
   }
   return rows;
 }
-
-}  // namespace
 
 std::string score_svg(const mask::GateTable& s, const std::string& title) {
   io::Heatmap h;
@@ -66,7 +62,7 @@ void write_score_outputs(const fs::path& dir, const ScoreResult& r, nlohmann::js
   config["num_kv_heads"] = r.kv_scores.n_kv_heads;
   config["num_query_heads"] = r.query_scores.n_kv_heads;
   config["kv_head_reduction"] = "max over the query heads of each KV head";
-  config["query_head_scores"] = rows_of(r.query_scores);
+  config["query_head_scores"] = table_rows_json(r.query_scores);
   config["details"] = r.details;
   io::write_json(dir / "config.json", config);
   core::write_file_atomic(dir / "scores.svg", score_svg(r.kv_scores, title));

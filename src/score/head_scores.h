@@ -24,6 +24,8 @@ namespace duo::score {
 // Max over each group of G consecutive query heads: [L, Hq] -> [L, Hkv]. Throws unless
 // Hq is a multiple of Hkv.
 mask::GateTable reduce_to_kv_heads(const mask::GateTable& query_heads, int64_t n_kv_heads);
+// A table as JSON rows ([[layer 0's values], [layer 1's], ...]) for config.json.
+nlohmann::json table_rows_json(const mask::GateTable& t);
 
 // What `duo score` writes into its output folder.
 struct ScoreResult {

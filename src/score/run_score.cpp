@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "score/attention_mass.h"
+#include "score/head_scores.h"
 #include "score/razor_score.h"
 #include "score/retrieval_score.h"
 #include "score/score_prompts.h"
@@ -15,16 +16,6 @@
 namespace duo::score {
 
 namespace {
-
-nlohmann::json table_json(const mask::GateTable& t) {
-  nlohmann::json rows = nlohmann::json::array();
-  for (int64_t l = 0; l < t.n_layers; ++l) {
-    nlohmann::json row = nlohmann::json::array();
-    for (int64_t h = 0; h < t.n_kv_heads; ++h) row.push_back(t.at(l, h));
-    rows.push_back(row);
-  }
-  return rows;
-}
 
 // Token ids a razor probe may use: the model's vocabulary (capped by the tokenizer's), without
 // special tokens and the configured BOS / EOS / pad ids.
@@ -76,10 +67,10 @@ ScoreResult run_score(const model::Model& model, const tokenizer::Tokenizer& tok
     r.query_scores = razor_combine(st.echo, st.induction, ro.echo_share, ro.induction_share);
     const auto echo_kv = reduce_to_kv_heads(st.echo, n_kv), ind_kv = reduce_to_kv_heads(st.induction, n_kv);
     r.kv_scores = razor_combine(echo_kv, ind_kv, ro.echo_share, ro.induction_share);
-    r.details = {{"echo_query_heads", table_json(st.echo)},
-                 {"induction_query_heads", table_json(st.induction)},
-                 {"echo_kv_heads", table_json(echo_kv)},
-                 {"induction_kv_heads", table_json(ind_kv)},
+    r.details = {{"echo_query_heads", table_rows_json(st.echo)},
+                 {"induction_query_heads", table_rows_json(st.induction)},
+                 {"echo_kv_heads", table_rows_json(echo_kv)},
+                 {"induction_kv_heads", table_rows_json(ind_kv)},
                  {"probe_tokens", seqs.front().size()},
                  {"vocabulary_drawn_from", vocab.size()}};
   }
