@@ -1,6 +1,7 @@
 #include "io/hdf5_probe.h"
 
 #include <H5Cpp.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -166,6 +167,8 @@ void probe_hdf5_file(const fs::path& path) {
   const pid_t pid = fork();
   DUO_CHECK(pid >= 0, "{}: cannot start the reader check (fork: {})", path.string(), std::strerror(errno));
   if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // a parent killed meanwhile (Ctrl-C, a timeout) takes the child along
+    if (getppid() == 1) _exit(kHdf5Error);
     limit_memory(path);
     alarm(time_budget_seconds(path));  // SIGALRM ends a child the library keeps busy forever
     probe_child(path);
