@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/free_port.h"
 #include "core/error.h"
 #include "core/threads.h"
 #include "dist/env.h"
@@ -52,17 +53,7 @@ std::string error_of(const std::function<void()>& fn) {
   return "";
 }
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+using duo::testing::free_port;
 
 // Runs fn(rank, group) on `world` threads, each rank with its own Group over 127.0.0.1; returns
 // each rank's error message ("" when it returned).

@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/free_port.h"
 #include "common/cli_runner.h"
 #include "io/hdf5.h"
 
@@ -69,17 +70,7 @@ std::string train_args(const fs::path& dir, const fs::path& out, int steps, int 
          out.string() + "'";
 }
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+using duo::testing::free_port;
 
 // Starts `duo <args>` with stdout/stderr to <dir>/<tag>.out|.err and extra environment variables.
 pid_t spawn_duo(const std::string& args, const fs::path& dir, const std::string& tag,
