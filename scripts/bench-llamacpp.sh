@@ -5,7 +5,7 @@
 #
 #   scripts/bench-llamacpp.sh [--context 32768] [--threads 2] [--decode-tokens 16]
 #                             [--preset configs/models/bench-12l-768.yaml] [--mask random:0.75]
-#                             [--weights f32|f16] [--kv-dtype bf16] [--out DIR]
+#                             [--weights f32|f16|both] [--kv-dtype bf16] [--out DIR]
 #
 # 1. installs node-llama-cpp with npm into $DUO_CACHE/llamacpp (default ~/.cache/duo/llamacpp:
 #    outside the clone, as the tokenizer fixtures are);
@@ -13,9 +13,11 @@
 #    same cache;
 # 3. runs llama.cpp (f16 KV cache, its default; flash attention) then `duo bench` (full attention
 #    and the mask, KV dtype --kv-dtype, lean prefill);
-# 4. prints the table (and writes DIR/llamacpp.json, DIR/duo.json, DIR/table.md).
-# Weights: F32 GGUF against duo fp32 weights (duo has no bf16-weight decode path yet: issue 19
-# part 2), so only --weights f32 is a matched comparison.
+# 4. prints one table per weight precision (and writes DIR/llamacpp-W.json, DIR/duo-W.json and
+#    DIR/table.md with every table).
+# Weights, matched: an F32 GGUF against duo's fp32 weights (--weights f32), an F16 GGUF against
+# duo's weight matrices stored in bf16 under fp32 compute (--weights f16: duo bench --weight-dtype
+# bf16); --weights both runs the two one after the other.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONTEXT=32768
@@ -41,7 +43,8 @@ while [ $# -gt 0 ]; do
     *) echo "bench-llamacpp: unknown argument '$1'; expected one of the options in --help" >&2; exit 2 ;;
   esac
 done
-case "$WEIGHTS" in f32|f16) ;; *) echo "bench-llamacpp: --weights must be f32 or f16; got '$WEIGHTS'" >&2; exit 2 ;; esac
+case "$WEIGHTS" in f32|f16) LIST=("$WEIGHTS") ;; both) LIST=(f32 f16) ;;
+  *) echo "bench-llamacpp: --weights must be f32, f16 or both; got '$WEIGHTS'" >&2; exit 2 ;; esac
 [ -f "$PRESET" ] || { echo "bench-llamacpp: preset '$PRESET' not found; expected configs/models/*.yaml" >&2; exit 2; }
 CACHE=${DUO_CACHE:-$HOME/.cache/duo}/llamacpp
 mkdir -p "$CACHE" "$OUT"
@@ -52,36 +55,39 @@ if [ ! -f "$CACHE/node_modules/node-llama-cpp/package.json" ]; then
 fi
 [ -x build/duo ] || TARGETS=duo bash scripts/build.sh
 
+VOCAB=$(sed -n 's/^vocab_size: *\([0-9]*\).*/\1/p' "$PRESET")
+rm -f "$OUT/table.md"
+for WEIGHTS in "${LIST[@]}"; do
+[ "$WEIGHTS" = f32 ] && DUO_WEIGHTS=fp32 || DUO_WEIGHTS=bf16
 GGUF="$CACHE/$(basename "$PRESET" .yaml)-$WEIGHTS.gguf"
 if [ ! -f "$GGUF" ]; then
   echo "== writing $GGUF"
   python3 scripts/gguf_random.py "$PRESET" "$GGUF.tmp" --dtype "$WEIGHTS"
   mv "$GGUF.tmp" "$GGUF"
 fi
-VOCAB=$(sed -n 's/^vocab_size: *\([0-9]*\).*/\1/p' "$PRESET")
 
-echo "== llama.cpp: $CONTEXT tokens, $THREADS threads"
+echo "== llama.cpp: $WEIGHTS GGUF, $CONTEXT tokens, $THREADS threads"
 node scripts/llamacpp_bench.mjs "$GGUF" "$CONTEXT" "$THREADS" "$DECODE" "$VOCAB" "$CACHE/node_modules" \
-  | tail -1 > "$OUT/llamacpp.json"
-cat "$OUT/llamacpp.json"
+  | tail -1 > "$OUT/llamacpp-$WEIGHTS.json"
+cat "$OUT/llamacpp-$WEIGHTS.json"
 
-echo "== duo bench: $CONTEXT tokens, $THREADS threads, KV $KV_DTYPE"
-rm -f "$OUT/duo.json" "$OUT/duo.config.yaml"
+echo "== duo bench: $DUO_WEIGHTS weights, $CONTEXT tokens, $THREADS threads, KV $KV_DTYPE"
+rm -f "$OUT/duo-$WEIGHTS.json" "$OUT/duo-$WEIGHTS.config.yaml"
 ./build/duo bench --model "$PRESET" --mask "$MASK" --contexts "$CONTEXT" --threads "$THREADS" \
-  --decode-tokens "$DECODE" --kv-dtype "$KV_DTYPE" --out "$OUT/duo.json"
+  --decode-tokens "$DECODE" --kv-dtype "$KV_DTYPE" --weight-dtype "$DUO_WEIGHTS" --out "$OUT/duo-$WEIGHTS.json"
 
 python3 - "$OUT" "$WEIGHTS" "$KV_DTYPE" <<'EOF'
 import json, sys
 out, weights, kv = sys.argv[1:4]
-l = json.load(open(f"{out}/llamacpp.json"))
-d = json.load(open(f"{out}/duo.json"))
+l = json.load(open(f"{out}/llamacpp-{weights}.json"))
+d = json.load(open(f"{out}/duo-{weights}.json"))
 row = d["rows"][0]
 full, duo = row["full"], row["duo"]
 mib = lambda b: b / 1048576
 w = "F32" if weights == "f32" else "F16"
 lines = [
     f"{row['tokens']} tokens, {d['threads']} threads; llama.cpp {l.get('llama_cpp_release') or '?'} "
-    f"(node-llama-cpp {l['node_llama_cpp']}, {w} GGUF, f16 KV, flash attention); duo fp32 weights, {d['kv_dtype']} KV, "
+    f"(node-llama-cpp {l['node_llama_cpp']}, {w} GGUF, f16 KV, flash attention); duo {d['weight_dtype']} weights, {d['kv_dtype']} KV, "
     f"mask {d['mask']}",
     "",
     "| | llama.cpp | duo full | duo mask | llama.cpp / duo mask |",
@@ -98,6 +104,7 @@ lines = [
     f"(read bandwidth {d['bandwidth_gb_per_s']:.1f} GB/s)",
 ]
 text = "\n".join(lines) + "\n"
-open(f"{out}/table.md", "w").write(text)
+open(f"{out}/table.md", "a").write(text + "\n")
 print(text, end="")
 EOF
+done

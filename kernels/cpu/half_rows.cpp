@@ -6,22 +6,12 @@
 
 #include <cstring>
 
+#include "kernels/cpu/cpu_features.h"
+
 namespace duo::kernels::cpu {
 namespace {
 
-bool detect_avx512() {
-#if defined(__x86_64__)
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f");
-#else
-  return false;
-#endif
-}
-
-bool has_avx512() {
-  static const bool has = detect_avx512();
-  return has;
-}
+bool has_avx512() { return cpu_has_avx512f(); }
 
 float bf16_to_float(uint16_t h) {
   const uint32_t bits = static_cast<uint32_t>(h) << 16;

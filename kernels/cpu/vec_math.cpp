@@ -8,22 +8,12 @@
 #include <cmath>
 #include <limits>
 
+#include "kernels/cpu/cpu_features.h"
+
 namespace duo::kernels::cpu {
 namespace {
 
-bool detect_avx2() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-  return false;
-#endif
-}
-
-bool has_avx2() {
-  static const bool has = detect_avx2();
-  return has;
-}
+bool has_avx2() { return cpu_has_avx2_fma(); }
 
 #if defined(__x86_64__) || defined(__i386__)
 // exp on 8 lanes: x = n ln2 + r with |r| <= ln2 / 2, exp(r) by a degree-6 polynomial (Cephes

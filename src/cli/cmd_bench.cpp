@@ -29,7 +29,7 @@ struct BenchCommandOptions {
   std::string model;            // model folder or preset
   std::string mask;             // mask folder or random:S[:seed]
   std::string dtype = "fp32";   // compute dtype
-  duo::cli::KvCacheOptions kv;  // KV cache dtype
+  duo::cli::StorageOptions storage;  // KV cache and weight storage dtypes
   double memory_gib = 0.0;      // > 0: report the capacity in this budget instead of speed
   bool capacity_check = true;   // with memory_gib: run the full-attention capacity once
   std::string out;              // JSON report ("" = none)
@@ -42,7 +42,7 @@ struct BenchCommandOptions {
     v("model", model, "model folder, or a preset from configs/models (random weights)");
     v("mask", mask, "mask folder from `duo export`, or random:SPARSITY[:SEED]");
     v("dtype", dtype, "compute dtype: fp32 | bf16");
-    kv.visit(v);
+    storage.visit(v);
     v("memory_gib", memory_gib, "> 0: the longest context that fits in this many GiB (full and mask), not speed");
     v("capacity_check", capacity_check, "with memory_gib: run the full-attention capacity and report its peak");
     v("out", out, "write the report as JSON (and the resolved options as FILE.config.yaml)");
@@ -56,7 +56,7 @@ void run_bench_cmd(BenchCommandOptions o) {
   duo::cli::apply_common_options(o.common);
   duo::cli::require_key(o.model, "bench", "model", "--model", "a model folder or preset");
   duo::cli::require_key(o.mask, "bench", "mask", "--mask", "a mask folder or random:SPARSITY");
-  o.bench.kv_dtype = duo::model::parse_dtype(o.kv.kv_dtype, "bench: key 'kv_dtype' (--kv-dtype)");
+  o.bench.kv_dtype = duo::model::parse_dtype(o.storage.kv_dtype, "bench: key 'kv_dtype' (--kv-dtype)");
   duo::eval::check_bench_options(o.bench);
   duo::eval::CapacityOptions capacity;
   capacity.memory_gib = o.memory_gib;
@@ -69,7 +69,8 @@ void run_bench_cmd(BenchCommandOptions o) {
   if (!o.out.empty()) duo::core::check_output_file(o.out, "bench: --out");  // before any work
   if (!o.out.empty()) duo::core::check_output_file(config_out, "bench: --out's config");
   const auto dtype = duo::model::parse_dtype(o.dtype, "--dtype");
-  auto loaded = duo::cli::load_model_spec(o.model, dtype);
+  auto loaded = duo::cli::load_model_spec(o.model, dtype, 0, o.storage.weight_dtype,
+                                          "bench: key 'weight_dtype' (--weight-dtype)");
   const auto& cfg = loaded.model.config();
   auto mask = duo::cli::load_mask_spec(o.mask, cfg.n_layers, cfg.n_kv_heads, o.window.window());
   if (o.memory_gib != 0.0) {
@@ -105,7 +106,7 @@ void add_command(CLI::App& app) {
   s->option("--deploy-recent,--recent", "Deploy window of random: masks: recent tokens", &O::window,
             &DeployWindowOptions::deploy_recent);
   s->option("--dtype", "Compute dtype: fp32 or bf16", &O::dtype);
-  s->kv_flags(&O::kv);
+  s->storage_flags(&O::storage);
   s->option("--out", "Write the report as JSON (and the resolved options as FILE.config.yaml)", &O::out);
   s->option("--bandwidth-mib", "Buffer summed to measure read bandwidth (MiB)", &O::bench,
             &BenchOptions::bandwidth_mib);

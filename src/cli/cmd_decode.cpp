@@ -37,7 +37,7 @@ struct DecodeOptions {
   int64_t max_new_tokens = 32;  // tokens to generate
   int64_t prefill_chunk = duo::runtime::kDefaultPrefillChunk;  // 0 = whole prompt at once
   std::string dtype = "fp32";   // compute dtype
-  duo::cli::KvCacheOptions kv;  // KV cache dtype
+  duo::cli::StorageOptions storage;  // KV cache and weight storage dtypes
   std::string out;              // JSON report ("" = none)
   bool no_eos = false;          // keep going past the end-of-sequence token
   bool allow_long_context = false;  // decode past max_position_embeddings (with a warning)
@@ -52,7 +52,7 @@ struct DecodeOptions {
     v("max_new_tokens", max_new_tokens, "tokens to generate");
     v("prefill_chunk", prefill_chunk, "prefill chunk size in tokens; 0 = whole prompt");
     v("dtype", dtype, "compute dtype: fp32 | bf16");
-    kv.visit(v);
+    storage.visit(v);
     v("out", out, "write prompt length, generated ids, timings and KV bytes as JSON (and FILE.config.yaml)");
     v("no_eos", no_eos, "do not stop at the end-of-sequence token");
     v("allow_long_context", allow_long_context,
@@ -76,8 +76,9 @@ void run_decode(DecodeOptions a) {
   if (!a.out.empty()) duo::core::check_output_file(config_out, "decode: --out's config");
   if (!a.prompt_file.empty()) duo::core::check_input_file(a.prompt_file, "decode: --prompt-file");
   const auto dtype = duo::model::parse_dtype(a.dtype, "--dtype");
-  const auto kv_dtype = duo::model::parse_dtype(a.kv.kv_dtype, "decode: key 'kv_dtype' (--kv-dtype)");
-  auto loaded = duo::cli::load_model_spec(a.model, dtype);
+  const auto kv_dtype = duo::model::parse_dtype(a.storage.kv_dtype, "decode: key 'kv_dtype' (--kv-dtype)");
+  auto loaded = duo::cli::load_model_spec(a.model, dtype, 0, a.storage.weight_dtype,
+                                          "decode: key 'weight_dtype' (--weight-dtype)");
   const auto& cfg = loaded.model.config();
   auto mask = duo::cli::load_mask_spec(a.mask, cfg.n_layers, cfg.n_kv_heads);
 
@@ -157,7 +158,8 @@ void run_decode(DecodeOptions a) {
                         {"kv_used_bytes", r.kv_used_bytes},
                         {"kv_bytes_full_attention", full_bytes},
                         {"dtype", duo::model::dtype_name(dtype)},
-                        {"kv_dtype", duo::model::dtype_name(kv_dtype)}};
+                        {"kv_dtype", duo::model::dtype_name(kv_dtype)},
+                        {"weight_dtype", duo::model::dtype_name(loaded.model.weight_dtype())}};
     if (tok) j["text"] = text;
     duo::core::write_file_atomic(a.out, j.dump(2) + "\n");
     duo::io::write_options_yaml(config_out, a);
@@ -174,7 +176,7 @@ void add_command(CLI::App& app) {
   s->option("--max-new-tokens", "Tokens to generate", &DecodeOptions::max_new_tokens);
   s->option("--prefill-chunk", "Prefill chunk size in tokens (0 = whole prompt)", &DecodeOptions::prefill_chunk);
   s->option("--dtype", "Compute dtype: fp32 or bf16", &DecodeOptions::dtype);
-  s->kv_flags(&DecodeOptions::kv);
+  s->storage_flags(&DecodeOptions::storage);
   s->option("--out", "Write prompt length, generated ids, timings and KV bytes as JSON (and FILE.config.yaml)",
             &DecodeOptions::out);
   s->flag("--no-eos", "Do not stop at the end-of-sequence token", &DecodeOptions::no_eos);

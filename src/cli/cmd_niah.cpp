@@ -27,7 +27,7 @@ struct NiahOptions {
   std::string mask;                 // mask folder, random:S[:seed] or full ("" = full)
   std::string out = "outputs/niah"; // output folder
   std::string dtype = "fp32";       // compute dtype
-  duo::cli::KvCacheOptions kv;      // KV cache dtype
+  duo::cli::StorageOptions storage;  // KV cache and weight storage dtypes
   duo::eval::NiahEvalOptions eval;  // the grid (keys at the top level)
   CommonOptions common;             // threads, quiet
 
@@ -37,7 +37,7 @@ struct NiahOptions {
     v("mask", mask, "mask folder from `duo export`, random:SPARSITY[:SEED], or full (the default)");
     v("out", out, "output folder");
     v("dtype", dtype, "compute dtype: fp32 | bf16");
-    kv.visit(v);
+    storage.visit(v);
     eval.visit(v);
     common.visit(v);
   }
@@ -51,8 +51,9 @@ void run_niah_cmd(NiahOptions o, bool print_config) {
   }
   duo::cli::require_key(o.model, "niah", "model", "--model", "a model folder with tokenizer.json");
   duo::core::check_output_folder(o.out, "niah: --out");  // before any work
-  o.eval.kv_dtype = duo::model::parse_dtype(o.kv.kv_dtype, "niah: key 'kv_dtype' (--kv-dtype)");
-  auto loaded = duo::cli::load_model_spec(o.model, duo::model::parse_dtype(o.dtype, "--dtype"));
+  o.eval.kv_dtype = duo::model::parse_dtype(o.storage.kv_dtype, "niah: key 'kv_dtype' (--kv-dtype)");
+  auto loaded = duo::cli::load_model_spec(o.model, duo::model::parse_dtype(o.dtype, "--dtype"), 0,
+                                          o.storage.weight_dtype, "niah: key 'weight_dtype' (--weight-dtype)");
   DUO_CHECK(!loaded.dir.empty() && fs::exists(loaded.dir / "tokenizer.json"),
             "niah: {} has no tokenizer.json; expected a model folder with its tokenizer", o.model);
   auto tok = duo::tokenizer::Tokenizer::load(loaded.dir);
@@ -77,7 +78,7 @@ void add_command(CLI::App& app) {
   s->option("--mask", "Mask folder from `duo export`, random:SPARSITY[:SEED], or full (default)", &O::mask);
   s->option("--out", "Output folder", &O::out);
   s->option("--dtype", "Compute dtype: fp32 or bf16", &O::dtype);
-  s->kv_flags(&O::kv);
+  s->storage_flags(&O::storage);
   auto print_config = std::make_shared<bool>(false);
   cmd->add_flag("--print-config", *print_config, "Print the resolved options and exit");
   s->common_flags(&O::common);

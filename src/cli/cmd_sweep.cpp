@@ -36,7 +36,7 @@ struct SweepCommandOptions {
   std::string gates;                 // a run / pattern / score folder or TSV, or NAME=DIR,NAME=DIR,...
   std::string out = "outputs/sweep"; // output folder
   std::string dtype = "fp32";        // compute dtype
-  duo::cli::KvCacheOptions kv;       // KV cache dtype
+  duo::cli::StorageOptions storage;  // KV cache and weight storage dtypes
   SweepOptions sweep;                // sparsities, random masks, the eval grid (window: from `window`)
   DeployWindowOptions window;        // deploy window of the exported and random masks
   CommonOptions common;              // threads, quiet
@@ -47,7 +47,7 @@ struct SweepCommandOptions {
     v("gates", gates, "run folder, pattern folder, score folder or TSV; or NAME=DIR,NAME=DIR,... to compare methods");
     v("out", out, "output folder");
     v("dtype", dtype, "compute dtype: fp32 | bf16");
-    kv.visit(v);
+    storage.visit(v);
     v("sparsities", sweep.sparsities, "fractions of streaming heads, one mask each");
     v("random_masks", sweep.random_masks, "per sparsity, also evaluate N random masks as large (the baseline)");
     window.visit(v);
@@ -63,7 +63,7 @@ void run_sweep_cmd(SweepCommandOptions o) {
   DUO_CHECK(o.sweep.random_masks >= 0, "sweep: random_masks (--random) expects a count >= 0; got {}",
             o.sweep.random_masks);
   SweepOptions opts = o.sweep;
-  opts.eval.kv_dtype = duo::model::parse_dtype(o.kv.kv_dtype, "sweep: key 'kv_dtype' (--kv-dtype)");
+  opts.eval.kv_dtype = duo::model::parse_dtype(o.storage.kv_dtype, "sweep: key 'kv_dtype' (--kv-dtype)");
   duo::eval::check_sweep_options(opts);  // before the model loads
   duo::core::check_output_folder(o.out, "sweep: --out");
   std::vector<duo::eval::GateSet> sets;
@@ -72,7 +72,8 @@ void run_sweep_cmd(SweepCommandOptions o) {
     sets.push_back({name, duo::mask::clip01(src.gates), src.tsv_path.string()});
   }
   opts.window = o.window.window();
-  auto loaded = duo::cli::load_model_spec(o.model, duo::model::parse_dtype(o.dtype, "--dtype"));
+  auto loaded = duo::cli::load_model_spec(o.model, duo::model::parse_dtype(o.dtype, "--dtype"), 0,
+                                          o.storage.weight_dtype, "sweep: key 'weight_dtype' (--weight-dtype)");
   DUO_CHECK(!loaded.dir.empty() && fs::exists(loaded.dir / "tokenizer.json"),
             "sweep: {} has no tokenizer.json; expected a model folder with its tokenizer", o.model);
   auto tok = duo::tokenizer::Tokenizer::load(loaded.dir);
@@ -111,7 +112,7 @@ void add_command(CLI::App& app) {
             &O::sweep, &SweepOptions::random_masks);
   s->option("--out", "Output folder", &O::out);
   s->option("--dtype", "Compute dtype: fp32 or bf16", &O::dtype);
-  s->kv_flags(&O::kv);
+  s->storage_flags(&O::storage);
   s->common_flags(&O::common);
   cmd->callback([s, eval_kind, eval_flag] {
     std::optional<std::string> kind;

@@ -14,14 +14,37 @@ namespace duo::cli {
 
 namespace fs = std::filesystem;
 
-LoadedModel load_model_spec(const std::string& spec, at::ScalarType dtype, uint64_t seed) {
+namespace {
+
+// The storage dtype of the weight matrices for `weight_dtype` (see load_model_spec); Undefined =
+// the compute dtype. `dir` is the model folder ("" for presets).
+at::ScalarType resolve_weight_dtype(const std::string& weight_dtype, at::ScalarType dtype, const fs::path& dir,
+                                    const std::string& what) {
+  if (weight_dtype == "auto") {
+    if (dir.empty() || dtype != at::kFloat) return at::ScalarType::Undefined;
+    const auto found = model::checkpoint_matrix_dtype(dir, model::ModelConfig::load(dir));
+    return found == at::kBFloat16 || found == at::kHalf ? found : at::ScalarType::Undefined;
+  }
+  const auto w = model::parse_dtype(weight_dtype, what);
+  DUO_CHECK(w == dtype || dtype == at::kFloat,
+            "{}: {} weights need fp32 compute; expected auto or {} with --dtype {}, got '{}'", what,
+            model::dtype_name(w), model::dtype_name(dtype), model::dtype_name(dtype), weight_dtype);
+  return w == dtype ? at::ScalarType::Undefined : w;
+}
+
+}  // namespace
+
+LoadedModel load_model_spec(const std::string& spec, at::ScalarType dtype, uint64_t seed,
+                            const std::string& weight_dtype, const std::string& what) {
   DUO_CHECK(!spec.empty(), "--model: expected a model folder, a preset .yaml or a preset name; got ''");
   model::LoadOptions opts;
   opts.dtype = dtype;
   fs::path p(spec);
   if (fs::is_directory(p)) {
+    opts.weight_dtype = resolve_weight_dtype(weight_dtype, dtype, p, what);
     return LoadedModel{model::Model::load(p, opts), false, p, p.string()};
   }
+  opts.weight_dtype = resolve_weight_dtype(weight_dtype, dtype, fs::path(), what);
   fs::path preset = p;
   if (!fs::is_regular_file(preset)) preset = fs::path("configs/models") / (spec + ".yaml");
   DUO_CHECK(fs::is_regular_file(preset),

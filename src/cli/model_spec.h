@@ -27,7 +27,12 @@ struct LoadedModel {
 };
 
 // Resolves a model spec (see the file comment). Presets use Model::random(cfg, seed).
-LoadedModel load_model_spec(const std::string& spec, at::ScalarType dtype, uint64_t seed = 0);
+// weight_dtype (StorageOptions): "auto" keeps a model folder's bf16/f16 weight matrices in 16
+// bits under fp32 compute (random presets: the compute dtype); "fp32" / "bf16" / "f16" store
+// them so (16 bits: fp32 compute only). Errors name `what` (e.g. "decode: key 'weight_dtype'").
+LoadedModel load_model_spec(const std::string& spec, at::ScalarType dtype, uint64_t seed = 0,
+                            const std::string& weight_dtype = "auto",
+                            const std::string& what = "key 'weight_dtype' (--weight-dtype)");
 
 struct LoadedMask {
   runtime::HeadLayout layout;

@@ -36,16 +36,25 @@ struct CommonOptions {
   }
 };
 
-// The KV cache's precision, shared by the commands that decode (decode, niah, sweep, bench): the
-// cache holds K/V in this dtype and the decode kernel reads it directly, accumulating in fp32
-// (runtime/decoder.h, "KV precision"). bf16 halves the bytes decoding reads per token; tests hold
-// logits within a stated tolerance of an fp32 cache and the duo-tiny passkey grid unchanged.
-struct KvCacheOptions {
-  std::string kv_dtype = "bf16";  // fp32 | bf16 | f16
+// Storage precision for the commands that decode (decode, niah, sweep, bench); the compute dtype
+// (--dtype) is separate.
+// - kv_dtype: the KV cache holds K/V in this dtype and the decode kernel reads it directly,
+//   accumulating in fp32 (runtime/decoder.h, "KV precision"). bf16 halves the bytes decoding reads
+//   per token; tests hold logits within a stated tolerance of an fp32 cache and the duo-tiny
+//   passkey grid unchanged.
+// - weight_dtype: how the weight matrices (linear layers, embedding) are stored. "auto" keeps a
+//   bf16/f16 checkpoint's matrices in 16 bits under fp32 compute (no widening at load; the
+//   linears widen exactly, so results are those of the widened weights) and otherwise uses the
+//   compute dtype; bf16 / f16 round the matrices to 16 bits (fp32 compute only); fp32 widens them.
+struct StorageOptions {
+  std::string kv_dtype = "bf16";      // fp32 | bf16 | f16
+  std::string weight_dtype = "auto";  // auto | fp32 | bf16 | f16
 
   template <class V>
   void visit(V& v) {
     v("kv_dtype", kv_dtype, "KV cache dtype: bf16 | f16 | fp32 (attention accumulates in fp32)");
+    v("weight_dtype", weight_dtype,
+      "weight matrices' storage: auto (a bf16/f16 checkpoint stays 16-bit) | bf16 | f16 | fp32; compute is dtype");
   }
 };
 
@@ -118,10 +127,12 @@ class OptionSurface {
     bind(opt, path...);
     return opt;
   }
-  // Adds --kv-dtype for the KvCacheOptions at `path`.
+  // Adds --kv-dtype and --weight-dtype for the StorageOptions at `path`.
   template <class... Path>
-  void kv_flags(Path... path) {
-    option("--kv-dtype", "KV cache dtype: bf16, f16 or fp32", path..., &KvCacheOptions::kv_dtype);
+  void storage_flags(Path... path) {
+    option("--kv-dtype", "KV cache dtype: bf16, f16 or fp32", path..., &StorageOptions::kv_dtype);
+    option("--weight-dtype", "Weight matrices' storage: auto, bf16, f16 or fp32 (compute: --dtype)", path...,
+           &StorageOptions::weight_dtype);
   }
   // Adds --threads and --quiet/-q for the CommonOptions at `path`.
   template <class... Path>

@@ -122,6 +122,7 @@ BenchReport run_bench(const model::Model& model, const runtime::HeadLayout& mask
   }
   BenchReport r;
   r.kv_dtype = model::dtype_name(opts.kv_dtype.value_or(model.options().dtype));
+  r.weight_dtype = model::dtype_name(model.weight_dtype());
   r.threads = at::get_num_threads();
   r.weight_bytes = weight_bytes_per_token(model);
   r.rss_before_bytes = current_rss_bytes();
@@ -190,6 +191,7 @@ nlohmann::json BenchReport::to_json() const {
   return {{"model", model},
           {"mask", mask},
           {"kv_dtype", kv_dtype},
+          {"weight_dtype", weight_dtype},
           {"threads", threads},
           {"thread_env", core::thread_env_summary()},
           {"sparsity", sparsity},
@@ -206,9 +208,9 @@ nlohmann::json BenchReport::to_json() const {
 
 std::string BenchReport::table() const {
   std::string out = fmt::format(
-      "model {} | mask {} (sparsity {:.3f}) | KV {} | {} threads | read bandwidth {:.1f} GB/s (before {:.1f}, after "
-      "{:.1f}) | weights {:.1f} MiB/token\n",
-      model, mask, sparsity, kv_dtype, threads, bandwidth_gb_per_s, bandwidth_before_gb_per_s, bandwidth_after_gb_per_s,
+      "model {} | mask {} (sparsity {:.3f}) | KV {} | weights {} | {} threads | read bandwidth {:.1f} GB/s (before "
+      "{:.1f}, after {:.1f}) | weights {:.1f} MiB/token\n",
+      model, mask, sparsity, kv_dtype, weight_dtype, threads, bandwidth_gb_per_s, bandwidth_before_gb_per_s, bandwidth_after_gb_per_s,
       mib(weight_bytes));
   out += fmt::format("{:>7} {:>5} {:>10} {:>10} {:>11} {:>10} {:>9} {:>12} {:>10} {:>10}\n", "tokens", "heads",
                      "prefill_s", "prefill_cpu", "decode_ms", "decode_cpu", "bound_ms", "read_MiB/tok", "kv_MiB",

@@ -33,7 +33,7 @@ struct BenchOptions {
   int64_t seed = 0;                                       // prompt ids
   bool skip_full = false;                                 // masked runs only
   // KV cache dtype of both sides; none = the model's. Not a YAML key here: the command sets it
-  // from its kv_dtype (cli::KvCacheOptions).
+  // from its kv_dtype (cli::StorageOptions).
   std::optional<at::ScalarType> kv_dtype;
 
   template <class V>
@@ -75,6 +75,7 @@ struct BenchReport {
   std::string model;
   std::string mask;
   std::string kv_dtype;                // the cache's dtype, e.g. "bfloat16"
+  std::string weight_dtype;            // how the weight matrices are stored, e.g. "float32"
   int threads = 0;
   double sparsity = 0.0;               // streaming heads / all heads
   int64_t weight_bytes = 0;            // weights read per decoded token

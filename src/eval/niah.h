@@ -30,7 +30,7 @@ struct NiahEvalOptions {
   int64_t samples = 1;                                 // passkey kind: prompts (keys) per grid cell
   data_gen::NiahOptions prompt;                        // prompt text, haystack and passkey settings
   // KV cache dtype; none = the model's. Not a grid key: the commands set it from their kv_dtype
-  // (cli::KvCacheOptions), which the KV bytes of a sweep follow too.
+  // (cli::StorageOptions), which the KV bytes of a sweep follow too.
   std::optional<at::ScalarType> kv_dtype;
 
   template <class V>

@@ -36,6 +36,23 @@ void check_options(const LoadOptions& opts) {
   DUO_CHECK(opts.dtype == at::kFloat || opts.dtype == at::kBFloat16 || opts.dtype == at::kDouble,
             "model: compute dtype must be float32 or bfloat16 (float64: tests only); got {}",
             dtype_name(opts.dtype));
+  const auto w = opts.weight_dtype;
+  DUO_CHECK(w == at::ScalarType::Undefined || w == opts.dtype ||
+                (opts.dtype == at::kFloat && (w == at::kBFloat16 || w == at::kHalf)),
+            "model: weight dtype {} with compute dtype {}; expected the compute dtype, or bfloat16/float16 weights "
+            "under float32 compute",
+            dtype_name(w), dtype_name(opts.dtype));
+}
+
+// The resolved storage dtype of the weight matrices.
+at::ScalarType matrix_dtype(const LoadOptions& opts) {
+  return opts.weight_dtype == at::ScalarType::Undefined ? opts.dtype : opts.weight_dtype;
+}
+
+// Parameter options for `opts`: matrices in their storage dtype, the rest in the compute dtype.
+ParamOptions param_options(const LoadOptions& opts) {
+  const auto compute = at::TensorOptions().dtype(opts.dtype).device(opts.device);
+  return ParamOptions(compute, compute.dtype(matrix_dtype(opts)));
 }
 
 // Checkpoint tensors that carry no weights and are skipped (old Llama exports saved RoPE buffers).
@@ -96,7 +113,14 @@ Model Model::random(const ModelConfig& cfg, uint64_t seed, const LoadOptions& op
   if (cfg.pad_token_ids.size() == 1 && cfg.pad_token_ids[0] >= 0 && cfg.pad_token_ids[0] < cfg.vocab_size) {
     state->net->model->embed_tokens->weight[cfg.pad_token_ids[0]].zero_();
   }
-  state->net->to(opts.device, opts.dtype);
+  if (matrix_dtype(opts) == opts.dtype) {
+    state->net->to(opts.device, opts.dtype);
+  } else {  // matrices in 16 bits: copy into a model built with the storage dtypes
+    CausalLM net(cfg, param_options(opts));
+    auto init = state->net->named_parameters(/*recurse=*/true);
+    for (auto& item : net->named_parameters(/*recurse=*/true)) item.value().copy_(init[item.key()]);
+    state->net = net;
+  }
   state->rope = rope_params(cfg);
   return Model(std::move(state));
 }
@@ -170,6 +194,23 @@ LoadInfo check_checkpoint(const io::Checkpoint& ckpt, const std::filesystem::pat
 
 }  // namespace
 
+at::ScalarType checkpoint_matrix_dtype(const std::filesystem::path& dir, const ModelConfig& cfg) {
+  const auto ckpt = io::Checkpoint::open(dir);
+  check_layer_count(ckpt, dir, cfg);  // before one module per layer is built
+  // The matrices are the parameters a model built with another matrix dtype stores differently.
+  CausalLM meta(cfg, ParamOptions(at::TensorOptions().dtype(at::kFloat).device(at::kMeta),
+                                  at::TensorOptions().dtype(at::kHalf).device(at::kMeta)));
+  at::ScalarType found = at::ScalarType::Undefined;
+  for (auto& item : meta->named_parameters(/*recurse=*/true)) {
+    if (item.value().scalar_type() != at::kHalf) continue;
+    DUO_CHECK(ckpt.contains(item.key()), "{}: tensor '{}' is missing from the checkpoint", dir.string(), item.key());
+    const auto dt = io::to_scalar_type(ckpt.info(item.key()).dtype);
+    if (found == at::ScalarType::Undefined) found = dt;
+    if (dt != found) return at::ScalarType::Undefined;
+  }
+  return found;
+}
+
 LoadInfo inspect_checkpoint(const std::filesystem::path& dir, const ModelConfig& cfg) {
   return check_checkpoint(io::Checkpoint::open(dir), dir, cfg);
 }
@@ -182,10 +223,10 @@ Model Model::load(const std::filesystem::path& dir, const LoadOptions& opts) {
   state->opts = opts;
   auto ckpt = io::Checkpoint::open(dir);
   state->info = check_checkpoint(ckpt, dir, state->cfg);
-  state->net = CausalLM(state->cfg, at::TensorOptions().dtype(opts.dtype).device(opts.device));
+  state->net = CausalLM(state->cfg, param_options(opts));
   for (auto& item : state->net->named_parameters(/*recurse=*/true)) {
     at::Tensor p = item.value();
-    p.copy_(ckpt.tensor(item.key(), p.sizes()));  // converts dtype and device
+    p.copy_(ckpt.tensor(item.key(), p.sizes()));  // converts dtype (none: a bf16 matrix stays bf16) and device
   }
   state->rope = rope_params(state->cfg);
   return Model(std::move(state));
@@ -193,6 +234,7 @@ Model Model::load(const std::filesystem::path& dir, const LoadOptions& opts) {
 
 const ModelConfig& Model::config() const { return s_->cfg; }
 const LoadOptions& Model::options() const { return s_->opts; }
+at::ScalarType Model::weight_dtype() const { return matrix_dtype(s_->opts); }
 const LoadInfo& Model::load_info() const { return s_->info; }
 
 at::Tensor Model::embed(const at::Tensor& ids) const {
@@ -207,7 +249,8 @@ at::Tensor Model::embed(const at::Tensor& ids) const {
                 i, vocab, p[i]);
     }
   }
-  return at::embedding(s_->net->model->embed_tokens->weight, ids.to(s_->opts.device));
+  auto x = at::embedding(s_->net->model->embed_tokens->weight, ids.to(s_->opts.device));
+  return x.scalar_type() == s_->opts.dtype ? x : x.to(s_->opts.dtype);  // 16-bit storage: widened rows
 }
 
 std::pair<at::Tensor, at::Tensor> Model::rope_tables(const at::Tensor& positions) const {

@@ -11,7 +11,10 @@
 //
 // Weights are frozen (requires_grad false). hidden() runs under NoGradGuard unless the plan has
 // gates; the per-layer calls never disable autograd, so gradients can reach the gates.
-// Compute dtype is float32 or bfloat16 (weights converted at load; F32/F16/BF16 checkpoints load).
+// Compute dtype is float32 or bfloat16 (F32/F16/BF16 checkpoints load). The weight matrices are
+// stored in the compute dtype, or (LoadOptions::weight_dtype) in bf16/f16 under fp32 compute:
+// a 16-bit checkpoint then loads without widening, and the linears widen W exactly, in registers
+// for one row (decoding) and per call for more rows (prefill).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -37,6 +40,10 @@ using AttentionPlan = std::vector<attention::LayerSpec>;
 struct LoadOptions {
   at::ScalarType dtype = at::kFloat;  // compute dtype: kFloat or kBFloat16 (kDouble: tests only)
   c10::Device device = c10::kCPU;     // where weights live and compute runs
+  // Storage of the weight matrices (linear layers, embedding): Undefined = the compute dtype;
+  // kBFloat16 or kHalf under an fp32 compute dtype = kept in 16 bits (half the memory, and half
+  // the bytes a decoded token reads). Norms and biases are always in the compute dtype.
+  at::ScalarType weight_dtype = at::ScalarType::Undefined;
 };
 
 // What the loader found in a checkpoint (for `duo info`).
@@ -60,6 +67,7 @@ class Model {
 
   const ModelConfig& config() const;
   const LoadOptions& options() const;
+  at::ScalarType weight_dtype() const;  // how the weight matrices are stored (resolved)
   const LoadInfo& load_info() const;  // empty for random models
 
   // Token embeddings; throws for ids outside [0, vocab_size).
@@ -112,6 +120,10 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> expected_tensors(const
 // present with its exact shape and a float dtype, no unused tensor) and reports what it holds.
 // Throws what Model::load would throw.
 LoadInfo inspect_checkpoint(const std::filesystem::path& dir, const ModelConfig& cfg);
+
+// The dtype every weight matrix (linear layers, embedding) of the checkpoint in `dir` is stored
+// in, or Undefined when they differ (names only; no weight is read).
+at::ScalarType checkpoint_matrix_dtype(const std::filesystem::path& dir, const ModelConfig& cfg);
 
 // Parses "fp32" / "float32" / "bf16" / "bfloat16" / "fp16" / "float16"; throws naming `what`.
 at::ScalarType parse_dtype(const std::string& name, const std::string& what = "--dtype");

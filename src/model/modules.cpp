@@ -20,9 +20,9 @@ TORCH_MODULE(LayerList);
 
 }  // namespace
 
-LinearImpl::LinearImpl(int64_t in, int64_t out, bool has_bias, const at::TensorOptions& opts) {
-  weight = register_parameter("weight", at::zeros({out, in}, opts), /*requires_grad=*/false);
-  if (has_bias) bias = register_parameter("bias", at::zeros({out}, opts), /*requires_grad=*/false);
+LinearImpl::LinearImpl(int64_t in, int64_t out, bool has_bias, const ParamOptions& opts) {
+  weight = register_parameter("weight", at::zeros({out, in}, opts.matrix), /*requires_grad=*/false);
+  if (has_bias) bias = register_parameter("bias", at::zeros({out}, opts.compute), /*requires_grad=*/false);
 }
 
 at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
@@ -72,6 +72,10 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b)
     if (b.defined()) y.add_(b.to(at::kFloat));
     return y.to(x.scalar_type()).unsqueeze(0);  // [1, out]
   }
+  // More rows (prefill, training): W stored in 16 bits under an fp32 model is widened for this
+  // call only (exact: every bf16/f16 value is an fp32 value), so the product is the one of fp32
+  // weights holding the same values.
+  if (w.scalar_type() != x.scalar_type()) return at::linear(x, w.to(x.scalar_type()), b);
   return at::linear(x, w, b);
 }
 
@@ -93,18 +97,18 @@ EmbeddingImpl::EmbeddingImpl(int64_t vocab, int64_t dim, const at::TensorOptions
   weight = register_parameter("weight", at::zeros({vocab, dim}, opts), /*requires_grad=*/false);
 }
 
-AttentionImpl::AttentionImpl(const ModelConfig& c, const at::TensorOptions& opts) {
+AttentionImpl::AttentionImpl(const ModelConfig& c, const ParamOptions& opts) {
   q_proj = register_module("q_proj", Linear(c.hidden_size, c.q_dim(), c.qkv_bias, opts));
   k_proj = register_module("k_proj", Linear(c.hidden_size, c.kv_dim(), c.qkv_bias, opts));
   v_proj = register_module("v_proj", Linear(c.hidden_size, c.kv_dim(), c.qkv_bias, opts));
   o_proj = register_module("o_proj", Linear(c.q_dim(), c.hidden_size, c.o_bias, opts));
   if (c.qk_norm) {
-    q_norm = register_module("q_norm", RMSNorm(c.head_dim, c.rms_norm_eps, opts));
-    k_norm = register_module("k_norm", RMSNorm(c.head_dim, c.rms_norm_eps, opts));
+    q_norm = register_module("q_norm", RMSNorm(c.head_dim, c.rms_norm_eps, opts.compute));
+    k_norm = register_module("k_norm", RMSNorm(c.head_dim, c.rms_norm_eps, opts.compute));
   }
 }
 
-MLPImpl::MLPImpl(const ModelConfig& c, const at::TensorOptions& opts) {
+MLPImpl::MLPImpl(const ModelConfig& c, const ParamOptions& opts) {
   gate_proj = register_module("gate_proj", Linear(c.hidden_size, c.intermediate_size, c.mlp_bias, opts));
   up_proj = register_module("up_proj", Linear(c.hidden_size, c.intermediate_size, c.mlp_bias, opts));
   down_proj = register_module("down_proj", Linear(c.intermediate_size, c.hidden_size, c.mlp_bias, opts));
@@ -114,24 +118,24 @@ at::Tensor MLPImpl::forward(const at::Tensor& x) {
   return down_proj->forward(at::silu(gate_proj->forward(x)) * up_proj->forward(x));
 }
 
-DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c, const at::TensorOptions& opts) {
+DecoderLayerImpl::DecoderLayerImpl(const ModelConfig& c, const ParamOptions& opts) {
   self_attn = register_module("self_attn", Attention(c, opts));
   mlp = register_module("mlp", MLP(c, opts));
-  input_layernorm = register_module("input_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps, opts));
+  input_layernorm = register_module("input_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps, opts.compute));
   post_attention_layernorm =
-      register_module("post_attention_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps, opts));
+      register_module("post_attention_layernorm", RMSNorm(c.hidden_size, c.rms_norm_eps, opts.compute));
 }
 
-BackboneImpl::BackboneImpl(const ModelConfig& c, const at::TensorOptions& opts) {
-  embed_tokens = register_module("embed_tokens", Embedding(c.vocab_size, c.hidden_size, opts));
+BackboneImpl::BackboneImpl(const ModelConfig& c, const ParamOptions& opts) {
+  embed_tokens = register_module("embed_tokens", Embedding(c.vocab_size, c.hidden_size, opts.matrix));
   auto list = register_module("layers", LayerList());
   for (int64_t l = 0; l < c.n_layers; ++l) {
     layers.push_back(list->register_module(std::to_string(l), DecoderLayer(c, opts)));
   }
-  norm = register_module("norm", RMSNorm(c.hidden_size, c.rms_norm_eps, opts));
+  norm = register_module("norm", RMSNorm(c.hidden_size, c.rms_norm_eps, opts.compute));
 }
 
-CausalLMImpl::CausalLMImpl(const ModelConfig& c, const at::TensorOptions& opts) {
+CausalLMImpl::CausalLMImpl(const ModelConfig& c, const ParamOptions& opts) {
   model = register_module("model", Backbone(c, opts));
   if (!c.tie_word_embeddings) lm_head = register_module("lm_head", Linear(c.hidden_size, c.vocab_size, false, opts));
 }

@@ -23,13 +23,25 @@
 
 namespace duo::model {
 
-// y = x W^T + b.
-// y = x W^T + b for x [T, in], W [out, in]; one row (decoding) goes through a matrix-vector
-// product (BLAS gemv) instead of gemm.
+// Where, and in which dtypes, a model's parameters are created. The weight matrices (linear
+// layers, the embedding) may be stored in 16 bits while the model computes in fp32 (the norms and
+// biases, which are small, are always in the compute dtype). Built from one TensorOptions, both
+// are the same.
+struct ParamOptions {
+  at::TensorOptions compute;  // norms and biases
+  at::TensorOptions matrix;   // linear and embedding weights
+  ParamOptions(const at::TensorOptions& opts) : compute(opts), matrix(opts) {}  // NOLINT: implicit on purpose
+  ParamOptions(const at::TensorOptions& compute_, const at::TensorOptions& matrix_)
+      : compute(compute_), matrix(matrix_) {}
+};
+
+// y = x W^T + b for x [T, in], W [out, in], in x's dtype. One row (decoding) is a matrix-vector
+// product on duo's own kernels (fp32 W, or bf16/f16 W read in 16 bits); more rows go to
+// at::linear, with a W stored in another dtype than x widened for the call.
 at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b = {});
 
 struct LinearImpl : torch::nn::Module {
-  LinearImpl(int64_t in, int64_t out, bool bias, const at::TensorOptions& opts);
+  LinearImpl(int64_t in, int64_t out, bool bias, const ParamOptions& opts);
   at::Tensor forward(const at::Tensor& x);  // [T, in] -> [T, out]
   at::Tensor weight;                        // [out, in]
   at::Tensor bias;                          // [out] or undefined
@@ -52,21 +64,21 @@ struct EmbeddingImpl : torch::nn::Module {
 TORCH_MODULE(Embedding);
 
 struct AttentionImpl : torch::nn::Module {
-  AttentionImpl(const ModelConfig& cfg, const at::TensorOptions& opts);
+  AttentionImpl(const ModelConfig& cfg, const ParamOptions& opts);
   Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   RMSNorm q_norm{nullptr}, k_norm{nullptr};  // qwen3 only
 };
 TORCH_MODULE(Attention);
 
 struct MLPImpl : torch::nn::Module {
-  MLPImpl(const ModelConfig& cfg, const at::TensorOptions& opts);
+  MLPImpl(const ModelConfig& cfg, const ParamOptions& opts);
   at::Tensor forward(const at::Tensor& x);  // SwiGLU: down(silu(gate(x)) * up(x)), [T, hidden]
   Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
 };
 TORCH_MODULE(MLP);
 
 struct DecoderLayerImpl : torch::nn::Module {
-  DecoderLayerImpl(const ModelConfig& cfg, const at::TensorOptions& opts);
+  DecoderLayerImpl(const ModelConfig& cfg, const ParamOptions& opts);
   Attention self_attn{nullptr};
   MLP mlp{nullptr};
   RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
@@ -75,7 +87,7 @@ TORCH_MODULE(DecoderLayer);
 
 // "model.*": embeddings, the layers (registered as "layers.0", "layers.1", ...) and the final norm.
 struct BackboneImpl : torch::nn::Module {
-  BackboneImpl(const ModelConfig& cfg, const at::TensorOptions& opts);
+  BackboneImpl(const ModelConfig& cfg, const ParamOptions& opts);
   Embedding embed_tokens{nullptr};
   std::vector<DecoderLayer> layers;
   RMSNorm norm{nullptr};
@@ -83,7 +95,7 @@ struct BackboneImpl : torch::nn::Module {
 TORCH_MODULE(Backbone);
 
 struct CausalLMImpl : torch::nn::Module {
-  CausalLMImpl(const ModelConfig& cfg, const at::TensorOptions& opts);
+  CausalLMImpl(const ModelConfig& cfg, const ParamOptions& opts);
   Backbone model{nullptr};
   Linear lm_head{nullptr};  // null when tie_word_embeddings
 };

@@ -11,6 +11,7 @@
 #include <string>
 #include <tuple>
 
+#include "common/cli_runner.h"
 #include "common/passkey_tokenizer.h"
 #include "common/tiny_checkpoint.h"
 #include "core/atomic_file.h"
@@ -25,33 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code = 0;
-  std::string out;  // stdout and stderr
-};
-
-// `env_prefix` goes before the binary, e.g. "env -u NAME" or "NAME=value".
-Result run_duo(const std::string& args, const fs::path& cwd = DUO_SOURCE_DIR, const std::string& env_prefix = "") {
-  const fs::path log = testing::temp_dir("cli_rt_log") / "out.txt";
-  const std::string cmd = "cd '" + cwd.string() + "' && OMP_NUM_THREADS=1 " + env_prefix + " '" + std::string(DUO_BINARY) +
-                          "' " + args + " > '" + log.string() + "' 2>&1";
-  const int status = std::system(cmd.c_str());
-  Result r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = core::read_file(log);
-  return r;
-}
-
-// A tiny Llama checkpoint with the passkey word-level tokenizer (vocab = tokenizer vocab).
-fs::path tiny_model_dir(const std::string& name) {
-  auto dir = testing::temp_dir(name);
-  auto tok_json = testing::passkey_tokenizer_json();
-  const int64_t vocab = static_cast<int64_t>(tok_json["model"]["vocab"].size());
-  testing::write_tiny_checkpoint(dir, testing::eval_model_config(vocab), /*seed=*/5);
-  core::write_file_atomic(dir / "tokenizer.json", tok_json.dump());
-  return dir;
-}
-
 std::vector<int64_t> greedy_reference(const model::Model& m, std::vector<int64_t> ids, int n,
                                       const model::AttentionPlan& plan = {}) {
   std::vector<int64_t> out;
@@ -64,9 +38,9 @@ std::vector<int64_t> greedy_reference(const model::Model& m, std::vector<int64_t
 }
 
 TEST(RuntimeCli, DecodeIdsMatchesGreedyForwardAndWritesJson) {
-  auto dir = tiny_model_dir("cli_rt_decode");
+  auto dir = testing::eval_model_dir("cli_rt_decode");
   auto json_path = dir / "decode.json";
-  auto r = run_duo("decode --model '" + dir.string() + "' --ids 3,4,5,6,7 --max-new-tokens 4 --no-eos --threads 1 --out '" +
+  auto r = testing::duo_cli("decode --model '" + dir.string() + "' --ids 3,4,5,6,7 --max-new-tokens 4 --no-eos --threads 1 --out '" +
                    json_path.string() + "'");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("ms/token"), std::string::npos) << r.out;
@@ -87,11 +61,11 @@ TEST(RuntimeCli, DecodeIdsMatchesGreedyForwardAndWritesJson) {
 }
 
 TEST(RuntimeCli, DecodeOptionsFromYamlSetAndFlags) {
-  auto dir = tiny_model_dir("cli_rt_decode_yaml");
+  auto dir = testing::eval_model_dir("cli_rt_decode_yaml");
   core::write_file_atomic(dir / "decode.yaml", "ids: \"3,4,5\"\nmax_new_tokens: 2\nno_eos: true\nquiet: true\n");
   auto json_path = dir / "decode.json";
   // --set overrides the YAML, a flag given overrides both.
-  auto r = run_duo("decode --config '" + (dir / "decode.yaml").string() + "' --set max_new_tokens=5 --model '" +
+  auto r = testing::duo_cli("decode --config '" + (dir / "decode.yaml").string() + "' --set max_new_tokens=5 --model '" +
                    dir.string() + "' --max-new-tokens 3 --out '" + json_path.string() + "'");
   ASSERT_EQ(r.code, 0) << r.out;
   auto j = nlohmann::json::parse(core::read_file(json_path));
@@ -101,16 +75,16 @@ TEST(RuntimeCli, DecodeOptionsFromYamlSetAndFlags) {
   EXPECT_NE(yaml.find("max_new_tokens: 3"), std::string::npos) << yaml;
   EXPECT_NE(yaml.find("quiet: true"), std::string::npos) << yaml;
   // Unknown keys and a missing model are errors.
-  r = run_duo("decode --config '" + (dir / "decode.yaml").string() + "' --set sink=4 --model '" + dir.string() + "'");
+  r = testing::duo_cli("decode --config '" + (dir / "decode.yaml").string() + "' --set sink=4 --model '" + dir.string() + "'");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("unknown key 'sink'"), std::string::npos) << r.out;
-  r = run_duo("decode --ids 3,4");
+  r = testing::duo_cli("decode --ids 3,4");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("decode: key 'model' is empty"), std::string::npos) << r.out;
 }
 
 TEST(RuntimeCli, DecodePromptFileWithAMaskFolder) {
-  auto dir = tiny_model_dir("cli_rt_decode_mask");
+  auto dir = testing::eval_model_dir("cli_rt_decode_mask");
   auto model = model::Model::load(dir);
   const auto& c = model.config();
   mask::GateTable gates{c.n_layers, c.n_kv_heads, {0.9, 0.1, 0.2, 0.8}};
@@ -121,7 +95,7 @@ TEST(RuntimeCli, DecodePromptFileWithAMaskFolder) {
   mask::export_mask(mask_dir, b, info);
   core::write_file_atomic(dir / "prompt.txt", "The grass is green. The sky is blue. The sun is yellow. Here we go.");
   auto json_path = dir / "decode.json";
-  auto r = run_duo("decode --model '" + dir.string() + "' --mask '" + mask_dir.string() + "' --prompt-file '" +
+  auto r = testing::duo_cli("decode --model '" + dir.string() + "' --mask '" + mask_dir.string() + "' --prompt-file '" +
                    (dir / "prompt.txt").string() + "' --max-new-tokens 3 --prefill-chunk 4 --no-eos --out '" +
                    json_path.string() + "'");
   ASSERT_EQ(r.code, 0) << r.out;
@@ -145,10 +119,10 @@ TEST(RuntimeCli, DecodePromptFileWithAMaskFolder) {
 }
 
 TEST(RuntimeCli, RefusesAMaskOfAnotherShape) {
-  auto dir = tiny_model_dir("cli_rt_shape");
+  auto dir = testing::eval_model_dir("cli_rt_shape");
   mask::ExportInfo info;
   mask::export_mask(dir / "mask", mask::binarize_by_sparsity(mask::GateTable{3, 2, {1, 0, 1, 0, 1, 0}}, 0.5), info);
-  auto r = run_duo("decode --model '" + dir.string() + "' --mask '" + (dir / "mask").string() +
+  auto r = testing::duo_cli("decode --model '" + dir.string() + "' --mask '" + (dir / "mask").string() +
                    "' --ids 3,4 --max-new-tokens 2");
   EXPECT_EQ(r.code, 1);
   EXPECT_NE(r.out.find("error:"), std::string::npos) << r.out;
@@ -157,9 +131,9 @@ TEST(RuntimeCli, RefusesAMaskOfAnotherShape) {
 }
 
 TEST(RuntimeCli, NiahAndSweepWriteTheirFiles) {
-  auto dir = tiny_model_dir("cli_rt_niah");
+  auto dir = testing::eval_model_dir("cli_rt_niah");
   auto out = dir / "niah";
-  auto r = run_duo("niah --model '" + dir.string() + "' --mask random:0.5 --config configs/eval/passkey.yaml --set "
+  auto r = testing::duo_cli("niah --model '" + dir.string() + "' --mask random:0.5 --config configs/eval/passkey.yaml --set "
                    "context_lengths=[64,80] --set depth_percents=[0,100] --set max_new_tokens=2 -q --out '" +
                    out.string() + "'");
   ASSERT_EQ(r.code, 0) << r.out;
@@ -173,7 +147,7 @@ TEST(RuntimeCli, NiahAndSweepWriteTheirFiles) {
   mask::GateTable gates{2, 2, {0.9, 0.1, 0.2, 0.8}};
   mask::write_gate_tsv(dir / "gates.tsv", gates);
   auto sweep = dir / "sweep";
-  r = run_duo("sweep --model '" + dir.string() + "' --gates '" + (dir / "gates.tsv").string() +
+  r = testing::duo_cli("sweep --model '" + dir.string() + "' --gates '" + (dir / "gates.tsv").string() +
               "' --sparsities 0,0.5,1 --eval passkey --sink 2 --recent 8 --set context_lengths=[64] --set "
               "depth_percents=[50] --set max_new_tokens=2 -q --out '" + sweep.string() + "'");
   ASSERT_EQ(r.code, 0) << r.out;
@@ -190,18 +164,18 @@ TEST(RuntimeCli, NiahAndSweepWriteTheirFiles) {
     EXPECT_NE(yaml.find(line), std::string::npos) << line << "\n" << yaml;
   // The same run from that YAML alone.
   auto again = dir / "sweep_again";
-  r = run_duo("sweep -q --config '" + (sweep / "config.yaml").string() + "' --set out='" + again.string() + "'");
+  r = testing::duo_cli("sweep -q --config '" + (sweep / "config.yaml").string() + "' --set out='" + again.string() + "'");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(core::read_file(again / "sweep.md"), core::read_file(sweep / "sweep.md"));
 }
 
 TEST(RuntimeCli, KvDtypeFlagSetsTheCacheAndRefusesOthers) {
-  auto dir = tiny_model_dir("cli_rt_kv_dtype");
+  auto dir = testing::eval_model_dir("cli_rt_kv_dtype");
   const auto model = model::Model::load(dir);
   const auto& c = model.config();
   for (auto [flag, name, elem] : {std::tuple{"fp32", "float32", 4}, std::tuple{"f16", "float16", 2}}) {
     auto json_path = dir / (std::string(flag) + ".json");
-    auto r = run_duo("decode --model '" + dir.string() + "' --ids 3,4,5,6,7 --max-new-tokens 4 --no-eos --threads 1 " +
+    auto r = testing::duo_cli("decode --model '" + dir.string() + "' --ids 3,4,5,6,7 --max-new-tokens 4 --no-eos --threads 1 " +
                      "--kv-dtype " + flag + " --out '" + json_path.string() + "'");
     ASSERT_EQ(r.code, 0) << r.out;
     auto j = nlohmann::json::parse(core::read_file(json_path));
@@ -209,25 +183,67 @@ TEST(RuntimeCli, KvDtypeFlagSetsTheCacheAndRefusesOthers) {
     EXPECT_EQ(j["kv_bytes"], mask::kv_cache_bytes_full(c.n_layers, c.n_kv_heads, 9, c.head_dim, elem));
     EXPECT_EQ(j["generated_ids"].get<std::vector<int64_t>>(), greedy_reference(model, {3, 4, 5, 6, 7}, 4));
   }
-  auto r = run_duo("decode --model '" + dir.string() + "' --ids 3,4 --kv-dtype int8");
+  auto r = testing::duo_cli("decode --model '" + dir.string() + "' --ids 3,4 --kv-dtype int8");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("error: decode: key 'kv_dtype' (--kv-dtype): unknown dtype 'int8'"), std::string::npos) << r.out;
-  r = run_duo("bench --model tiny-llama --mask random:0.5 --contexts 24 --set kv_dtype=f64");
+  r = testing::duo_cli("bench --model tiny-llama --mask random:0.5 --contexts 24 --set kv_dtype=f64");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("kv_dtype"), std::string::npos) << r.out;
+}
+
+// --weight-dtype: auto keeps a bf16 checkpoint's matrices in bf16 (fp32 compute) and decodes the
+// tokens of the widened model; bf16 rounds an fp32 checkpoint; 16-bit weights need fp32 compute.
+TEST(RuntimeCli, WeightDtypeFlagStoresTheMatricesAndRefusesBadCombinations) {
+  auto dir = testing::eval_model_dir("cli_rt_weight_dtype", at::kBFloat16);
+  const auto widened = model::Model::load(dir);  // fp32 matrices holding the bf16 values
+  const std::vector<int64_t> prompt = {3, 4, 5, 6, 7};
+  const auto want = greedy_reference(widened, prompt, 4);
+  for (auto [flag, name] : {std::pair{"auto", "bfloat16"}, std::pair{"fp32", "float32"}}) {
+    auto json_path = dir / (std::string(flag) + ".json");
+    auto r = testing::duo_cli("decode --model '" + dir.string() + "' --ids 3,4,5,6,7 --max-new-tokens 4 --no-eos --threads 1 " +
+                     "--kv-dtype fp32 --weight-dtype " + flag + " --out '" + json_path.string() + "'");
+    ASSERT_EQ(r.code, 0) << r.out;
+    auto j = nlohmann::json::parse(core::read_file(json_path));
+    EXPECT_EQ(j["weight_dtype"], name) << flag;
+    EXPECT_EQ(j["dtype"], "float32");
+    EXPECT_EQ(j["generated_ids"].get<std::vector<int64_t>>(), want) << flag;
+  }
+  auto json_path = dir / "bench.json";
+  auto r = testing::duo_cli("bench --model tiny-llama --mask random:0.5 --contexts 24 --decode-tokens 2 --threads 1 "
+                   "--bandwidth-mib 16 -q --weight-dtype bf16 --out '" + json_path.string() + "'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto j = nlohmann::json::parse(core::read_file(json_path));
+  EXPECT_EQ(j["weight_dtype"], "bfloat16");
+  r = testing::duo_cli("bench --model tiny-llama --mask random:0.5 --contexts 24 --decode-tokens 2 --threads 1 "
+              "--bandwidth-mib 16 -q --out '" + json_path.string() + "'");
+  ASSERT_EQ(r.code, 0) << r.out;
+  auto j32 = nlohmann::json::parse(core::read_file(json_path));
+  EXPECT_EQ(j32["weight_dtype"], "float32");  // auto on a random preset: the compute dtype
+  // The embedding table is read one row per token; every other matrix whole: 16-bit storage halves
+  // all but the norms' bytes.
+  EXPECT_LT(j["weight_bytes_per_token"].get<int64_t>(), j32["weight_bytes_per_token"].get<int64_t>() * 6 / 10);
+
+  r = testing::duo_cli("decode --model '" + dir.string() + "' --ids 3,4 --dtype bf16 --weight-dtype f16");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("error: decode: key 'weight_dtype' (--weight-dtype): float16 weights need fp32 compute"),
+            std::string::npos) << r.out;
+  r = testing::duo_cli("decode --model '" + dir.string() + "' --ids 3,4 --weight-dtype int4");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("error: decode: key 'weight_dtype' (--weight-dtype): unknown dtype 'int4'"), std::string::npos)
+      << r.out;
 }
 
 TEST(RuntimeCli, BenchMemoryGibReportsCapacity) {
   auto dir = testing::temp_dir("cli_rt_capacity");
   auto json_path = dir / "capacity.json";
-  auto r = run_duo("bench --model tiny-llama --mask random:0.5 --memory-gib 1 --capacity-check false "
+  auto r = testing::duo_cli("bench --model tiny-llama --mask random:0.5 --memory-gib 1 --capacity-check false "
                    "--prefill-chunk 16 --threads 1 -q --out '" + json_path.string() + "'");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("capacity in 1.00 GiB"), std::string::npos) << r.out;
   auto j = nlohmann::json::parse(core::read_file(json_path));
   EXPECT_GT(j["duo"]["max_tokens"].get<int64_t>(), j["full"]["max_tokens"].get<int64_t>());
   EXPECT_FALSE(j.contains("check"));
-  r = run_duo("bench --model tiny-llama --mask random:0.5 --memory-gib 1 --prefill-chunk 0");
+  r = testing::duo_cli("bench --model tiny-llama --mask random:0.5 --memory-gib 1 --prefill-chunk 0");
   EXPECT_NE(r.code, 0);
   EXPECT_NE(r.out.find("prefill chunk > 0"), std::string::npos) << r.out;
 }
@@ -235,7 +251,7 @@ TEST(RuntimeCli, BenchMemoryGibReportsCapacity) {
 TEST(RuntimeCli, BenchOnAPresetWithARandomMask) {
   auto dir = testing::temp_dir("cli_rt_bench");
   auto json_path = dir / "bench.json";
-  auto r = run_duo("bench --model tiny-llama --mask random:0.5 --contexts 40,24 --decode-tokens 2 --sink 4 --recent 8 "
+  auto r = testing::duo_cli("bench --model tiny-llama --mask random:0.5 --contexts 40,24 --decode-tokens 2 --sink 4 --recent 8 "
                    "--threads 1 --bandwidth-mib 16 -q --out '" + json_path.string() + "'");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_NE(r.out.find("decode speedup"), std::string::npos) << r.out;
@@ -260,11 +276,11 @@ TEST(RuntimeCli, ThreadPoolWaitSettings) {
   auto dir = testing::temp_dir("cli_rt_env");
   const std::string args = "bench --model tiny-llama --mask random:0.5 --contexts 8 --decode-tokens 1 --threads 1 "
                            "--bandwidth-mib 4 -q --out '" + (dir / "b.json").string() + "'";
-  auto r = run_duo(args, DUO_SOURCE_DIR, "env -u GOMP_SPINCOUNT -u OMP_WAIT_POLICY -u OPENBLAS_THREAD_TIMEOUT -u DUO_THREAD_ENV");
+  auto r = testing::duo_cli(args, DUO_SOURCE_DIR, "env -u GOMP_SPINCOUNT -u OMP_WAIT_POLICY -u OPENBLAS_THREAD_TIMEOUT -u DUO_THREAD_ENV");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(nlohmann::json::parse(core::read_file(dir / "b.json"))["thread_env"],
             "GOMP_SPINCOUNT=10000 OMP_WAIT_POLICY=- OPENBLAS_THREAD_TIMEOUT=4");
-  r = run_duo(args, DUO_SOURCE_DIR, "env -u GOMP_SPINCOUNT -u DUO_THREAD_ENV OMP_WAIT_POLICY=passive OPENBLAS_THREAD_TIMEOUT=9");
+  r = testing::duo_cli(args, DUO_SOURCE_DIR, "env -u GOMP_SPINCOUNT -u DUO_THREAD_ENV OMP_WAIT_POLICY=passive OPENBLAS_THREAD_TIMEOUT=9");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(nlohmann::json::parse(core::read_file(dir / "b.json"))["thread_env"],
             "GOMP_SPINCOUNT=- OMP_WAIT_POLICY=passive OPENBLAS_THREAD_TIMEOUT=9");

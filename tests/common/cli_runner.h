@@ -3,6 +3,7 @@
 #pragma once
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -34,6 +35,23 @@ inline RunResult run_duo(const std::string& args, const std::filesystem::path& d
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   r.out = slurp(out);
   r.err = slurp(err);
+  return r;
+}
+
+// Runs `duo <args>` as the end-to-end tests do: in `cwd` (the source folder, where presets
+// resolve), one OpenMP thread, after `env_prefix` (e.g. "env -u NAME" or "NAME=value"); stdout and
+// stderr together in .out.
+inline RunResult duo_cli(const std::string& args, const std::filesystem::path& cwd = DUO_SOURCE_DIR,
+                         const std::string& env_prefix = "") {
+  const auto dir = std::filesystem::temp_directory_path() / ("duo_cli_log_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto log = dir / "out.txt";
+  const std::string cmd = "cd '" + cwd.string() + "' && OMP_NUM_THREADS=1 " + env_prefix + " '" +
+                          std::string(DUO_BINARY) + "' " + args + " > '" + log.string() + "' 2>&1";
+  const int status = std::system(cmd.c_str());
+  RunResult r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(log);
   return r;
 }
 

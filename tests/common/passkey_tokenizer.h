@@ -59,4 +59,15 @@ inline nlohmann::json eval_model_config(int64_t vocab) {
   return j;
 }
 
+// A model folder for the end-to-end tests: eval_model_config's checkpoint (seed 5, weights rounded
+// through `dtype`) beside the passkey tokenizer.json.
+inline std::filesystem::path eval_model_dir(const std::string& name, at::ScalarType dtype = at::kFloat) {
+  auto dir = temp_dir(name);
+  auto tok_json = passkey_tokenizer_json();
+  write_tiny_checkpoint(dir, eval_model_config(static_cast<int64_t>(tok_json["model"]["vocab"].size())),
+                        /*seed=*/5, dtype);
+  io::write_json(dir / "tokenizer.json", tok_json);
+  return dir;
+}
+
 }  // namespace duo::testing
