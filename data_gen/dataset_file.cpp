@@ -2,6 +2,7 @@
 #include "data_gen/dataset_file.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "core/error.h"
 #include "io/hdf5.h"
@@ -58,15 +59,32 @@ void DatasetWriter::commit(const std::filesystem::path& path, const DatasetMeta&
 Dataset Dataset::open(const std::filesystem::path& path) {
   DUO_CHECK(std::filesystem::exists(path), "{}: cannot open the dataset: no such file", path.string());
   io::H5Reader r(path);
-  Dataset d;
-  d.path_ = path;
   for (const char* name : {"input_ids", "offsets", "label_mask", "answers"}) {
     DUO_CHECK(r.has(name), "{}: not a duo passkey dataset; expected a dataset '{}', got none", path.string(), name);
   }
-  d.input_ids_ = r.read_vector<int32_t>("input_ids");
-  d.label_mask_ = r.read_vector<uint8_t>("label_mask");
-  d.offsets_ = r.read_vector<int64_t>("offsets");
-  d.answers_ = r.read_strings("answers");
+  DatasetArrays a;
+  a.input_ids = r.read_vector<int32_t>("input_ids");
+  a.label_mask = r.read_vector<uint8_t>("label_mask");
+  a.offsets = r.read_vector<int64_t>("offsets");
+  a.answers = r.read_strings("answers");
+  auto attrs = r.attr_names("");
+  auto has_attr = [&](const std::string& k) { return std::find(attrs.begin(), attrs.end(), k) != attrs.end(); };
+  if (has_attr("config")) a.config_yaml = r.attr_string("", "config");
+  if (has_attr("seed")) a.seed = r.attr_int("", "seed");
+  if (has_attr("tokenizer_sha256")) a.tokenizer_sha256 = r.attr_string("", "tokenizer_sha256");
+  if (has_attr("num_passkeys")) a.num_passkeys = r.attr_int("", "num_passkeys");
+  if (r.has("needle_starts")) a.needle_starts = r.read_vector<int64_t>("needle_starts");
+  if (r.has("depths")) a.depths = r.read_vector<double>("depths");
+  return from_arrays(path, std::move(a));
+}
+
+Dataset Dataset::from_arrays(const std::filesystem::path& path, DatasetArrays a) {
+  Dataset d;
+  d.path_ = path;
+  d.input_ids_ = std::move(a.input_ids);
+  d.label_mask_ = std::move(a.label_mask);
+  d.offsets_ = std::move(a.offsets);
+  d.answers_ = std::move(a.answers);
   const auto n_tokens = static_cast<int64_t>(d.input_ids_.size());
   DUO_CHECK(d.offsets_.size() >= 2 || n_tokens > 0,
             "{}: the dataset holds no samples ('offsets' has {} entries, 'input_ids' none); expected at least one "
@@ -96,16 +114,26 @@ Dataset Dataset::open(const std::filesystem::path& path) {
     DUO_CHECK(any_label, "{}: sample {} has no label tokens; expected at least one (label_mask all 0)", path.string(),
               i);
   }
-  DUO_CHECK(d.answers_.size() + 1 == d.offsets_.size(), "{}: 'answers' has {} entries; expected {} (one per sample)",
-            path.string(), d.answers_.size(), d.offsets_.size() - 1);
-  auto attrs = r.attr_names("");
-  auto has_attr = [&](const std::string& k) { return std::find(attrs.begin(), attrs.end(), k) != attrs.end(); };
-  if (has_attr("config")) d.config_yaml_ = r.attr_string("", "config");
-  if (has_attr("seed")) d.seed_ = r.attr_int("", "seed");
-  if (has_attr("tokenizer_sha256")) d.tokenizer_sha256_ = r.attr_string("", "tokenizer_sha256");
-  if (has_attr("num_passkeys")) d.num_passkeys_ = r.attr_int("", "num_passkeys");
-  if (r.has("needle_starts")) d.needle_starts_ = r.read_vector<int64_t>("needle_starts");
-  if (r.has("depths")) d.depths_ = r.read_vector<double>("depths");
+  const auto n = d.offsets_.size() - 1;
+  DUO_CHECK(d.answers_.size() == n, "{}: 'answers' has {} entries; expected {} (one per sample)", path.string(),
+            d.answers_.size(), n);
+  // The optional per-needle arrays: [n, k] when present (k: the num_passkeys attribute).
+  DUO_CHECK(a.num_passkeys >= 0, "{}: attribute 'num_passkeys' is {}; expected a count >= 0", path.string(),
+            a.num_passkeys);
+  const std::pair<const char*, size_t> per_needle[] = {{"needle_starts", a.needle_starts.size()},
+                                                       {"depths", a.depths.size()}};
+  for (const auto& [name, size] : per_needle) {
+    if (size == 0) continue;
+    DUO_CHECK(a.num_passkeys >= 1 && size % n == 0 && size / n == static_cast<uint64_t>(a.num_passkeys),
+              "{}: '{}' has {} entries; expected {} samples x num_passkeys ({}) entries", path.string(), name, size, n,
+              a.num_passkeys);
+  }
+  d.num_passkeys_ = a.num_passkeys;
+  d.config_yaml_ = std::move(a.config_yaml);
+  d.seed_ = a.seed;
+  d.tokenizer_sha256_ = std::move(a.tokenizer_sha256);
+  d.needle_starts_ = std::move(a.needle_starts);
+  d.depths_ = std::move(a.depths);
   return d;
 }
 

@@ -53,6 +53,20 @@ class DatasetWriter {
   std::vector<int64_t> needle_starts_, question_starts_, context_lengths_, haystack_lengths_;
 };
 
+// A dataset file's items as read, before any check (Dataset::from_arrays checks them).
+struct DatasetArrays {
+  std::vector<int32_t> input_ids;      // [N]
+  std::vector<uint8_t> label_mask;     // [N]
+  std::vector<int64_t> offsets;        // [n+1]
+  std::vector<std::string> answers;    // [n]
+  std::vector<int64_t> needle_starts;  // [n*k] or empty (optional in the file)
+  std::vector<double> depths;          // [n*k] or empty (optional)
+  int64_t num_passkeys = 0;            // k; 0 when the attribute is absent
+  std::string config_yaml;
+  int64_t seed = 0;
+  std::string tokenizer_sha256;
+};
+
 // One sample as the trainer needs it.
 struct DatasetSample {
   std::vector<int32_t> input_ids;   // [T]
@@ -68,6 +82,9 @@ class Dataset {
   // lengths, an empty sample, a sample without label tokens, a negative id, a flag not 0/1).
   // The whole file is checked here, before any sample is used.
   static Dataset open(const std::filesystem::path& path);
+  // The same checks on items already read (open() reads them, then calls this); errors name
+  // `path`. Also checks the optional arrays: [n*k] with k = num_passkeys >= 1 when present.
+  static Dataset from_arrays(const std::filesystem::path& path, DatasetArrays a);
   // Throws naming the first sample and token whose id is >= vocab_size.
   void check_token_ids(int64_t vocab_size) const;
   int64_t size() const { return static_cast<int64_t>(offsets_.size()) - 1; }

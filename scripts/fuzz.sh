@@ -7,13 +7,15 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     e.g. scripts/fuzz.sh 300 safetensors tokenizer
 #   UPDATE_CORPUS=1 scripts/fuzz.sh 600       also merge what the run found (minimized) into the
 #                                             committed corpus
+#   FUZZ_RUNS=1000000 scripts/fuzz.sh 3600    stop each target after 10^6 executions (or SECONDS)
 # Installs clang-14, libclang-rt-14-dev and libfuzzer-14-dev when missing (Debian packages).
 # Prints one line per target: executions, corpus size, crashes; exits 1 if any target crashed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER_TARGET=${1:-60}
 shift || true
-ALL=(safetensors checkpoint_index model_config tokenizer gate_tsv yaml_options dataset run_state)
+ALL=(safetensors checkpoint_index model_config tokenizer gate_tsv yaml_options dataset run_state dataset_items
+     run_state_items)
 [ $# -gt 0 ] && TARGETS=("$@") || TARGETS=("${ALL[@]}")
 BUILD_DIR=${BUILD_DIR:-build-fuzz}
 
@@ -39,7 +41,7 @@ for t in "${TARGETS[@]}"; do build_targets+=("fuzz_$t"); done
 cmake --build "$BUILD_DIR" -j "${JOBS:-$(nproc)}" --target "${build_targets[@]}"
 
 # Leaks are checked after every input; UB aborts; a single input may take at most 30 s (the HDF5 reader's own
-# guard stops the library after 10 s) and 4 GiB
+# guard stops the library after 2 s of CPU time) and 4 GiB
 # of resident memory. A single huge allocation returns NULL, as it does outside the sanitizer (an
 # HDF5 file can ask the library for a terabyte; duo's own code then sees std::bad_alloc, which the
 # targets report as a bug), rather than ending the run.
@@ -59,7 +61,9 @@ for t in "${TARGETS[@]}"; do
   before=$(find "$seeds" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
   echo "fuzz: $t for ${SECONDS_PER_TARGET}s (log: $log)"
   rc=0
-  "$BUILD_DIR/fuzz_$t" "$work" "$seeds" -max_total_time="$SECONDS_PER_TARGET" -timeout=30 -rss_limit_mb=4096 -malloc_limit_mb=1073741824 \
+  runs=()
+  [ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
+  "$BUILD_DIR/fuzz_$t" "$work" "$seeds" -max_total_time="$SECONDS_PER_TARGET" "${runs[@]}" -timeout=30 -rss_limit_mb=4096 -malloc_limit_mb=1073741824 \
     -print_final_stats=1 -artifact_prefix="$seeds/" >"$log" 2>&1 || rc=$?
   after=$(find "$seeds" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
   execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}' | tail -1)

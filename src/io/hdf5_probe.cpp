@@ -154,11 +154,29 @@ void limit_memory(const fs::path& path) {
 }
 
 // Reading a file whole takes well under a second per 100 MB; a damaged file can send the library
-// round a loop forever (scripts/fuzz.sh found one). 10 s plus 1 s per 20 MB.
-unsigned time_budget_seconds(const fs::path& path) {
+// round a loop forever (scripts/fuzz.sh found one). The child gets 2 s of CPU time plus 1 s per
+// 20 MB (a loop burns CPU; a busy machine does not eat into this), and a wall-clock backstop of
+// 30 s plus 1 s per 20 MB.
+struct TimeBudget {
+  unsigned cpu_seconds;
+  unsigned wall_seconds;
+};
+
+TimeBudget time_budget(const fs::path& path) {
   std::error_code ec;
   const auto size = fs::file_size(path, ec);
-  return 10 + static_cast<unsigned>((ec ? 0 : size) / (20u << 20));
+  const auto per_size = static_cast<unsigned>((ec ? 0 : size) / (20u << 20));
+  return {2 + per_size, 30 + per_size};
+}
+
+// Ends the child after its time budget, whatever handlers the parent had installed (a fuzzer's
+// SIGALRM handler, inherited across fork, would otherwise let a looping child run on).
+void limit_time(const TimeBudget& budget) {
+  signal(SIGALRM, SIG_DFL);
+  signal(SIGXCPU, SIG_DFL);
+  struct rlimit cpu{budget.cpu_seconds, budget.cpu_seconds + 1};  // SIGXCPU, then SIGKILL a second later
+  setrlimit(RLIMIT_CPU, &cpu);
+  alarm(budget.wall_seconds);
 }
 
 }  // namespace
@@ -170,7 +188,7 @@ void probe_hdf5_file(const fs::path& path) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // a parent killed meanwhile (Ctrl-C, a timeout) takes the child along
     if (getppid() == 1) _exit(kHdf5Error);
     limit_memory(path);
-    alarm(time_budget_seconds(path));  // SIGALRM ends a child the library keeps busy forever
+    limit_time(time_budget(path));  // a child the library keeps busy forever is ended
     probe_child(path);
   }
   int status = 0;
@@ -178,10 +196,12 @@ void probe_hdf5_file(const fs::path& path) {
     DUO_CHECK(errno == EINTR, "{}: cannot wait for the reader check (waitpid: {})", path.string(), std::strerror(errno));
   }
   const bool crashed = WIFEXITED(status) && WEXITSTATUS(status) > kCrashedBase;
-  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
-    fail("{}: the HDF5 library did not finish reading this file within {} s; expected an intact HDF5 file (is it "
-         "damaged?)",
-         path.string(), time_budget_seconds(path));
+  if (WIFSIGNALED(status) &&
+      (WTERMSIG(status) == SIGALRM || WTERMSIG(status) == SIGXCPU)) {
+    const auto budget = time_budget(path);
+    fail("{}: the HDF5 library did not finish reading this file within {} s of CPU time ({} s in all); expected an "
+         "intact HDF5 file (is it damaged?)",
+         path.string(), budget.cpu_seconds, budget.wall_seconds);
   }
   if (WIFSIGNALED(status) || crashed) {
     const int sig = crashed ? WEXITSTATUS(status) - kCrashedBase : WTERMSIG(status);

@@ -9,6 +9,16 @@
 
 namespace duo::io {
 
+std::string without_parse_error_prefix(const std::string& what) {
+  const size_t colon = what.find(": ");
+  return colon == std::string::npos ? what : what.substr(colon + 2);
+}
+
+std::string without_exception_prefix(const std::string& what) {
+  const size_t close = what.find("] ");
+  return what.rfind("[json.exception.", 0) == 0 && close != std::string::npos ? what.substr(close + 2) : what;
+}
+
 nlohmann::json parse_json(const std::string& text, const std::string& source) {
   try {
     return nlohmann::json::parse(text);
@@ -18,11 +28,11 @@ nlohmann::json parse_json(const std::string& text, const std::string& source) {
     const size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() + at, '\n'));
     const size_t line_start = text.rfind('\n', at == 0 ? 0 : at - 1);
     const size_t column = (line_start == std::string::npos || line == 1) ? at + 1 : at - line_start;
-    std::string reason = e.what();
-    // Drop nlohmann's "[json.exception.parse_error.101] parse error at line 1, column 2: " prefix.
-    const size_t colon = reason.find(": ");
-    if (colon != std::string::npos) reason = reason.substr(colon + 2);
+    // Without nlohmann's "[json.exception.parse_error.101] parse error at line 1, column 2: " prefix.
+    const std::string reason = without_parse_error_prefix(e.what());
     fail("{}: invalid JSON at line {}, column {}: {}", source, line, column, core::printable(reason));
+  } catch (const nlohmann::json::exception& e) {  // e.g. out_of_range.406: a number too large for a double
+    fail("{}: invalid JSON: {}", source, core::printable(without_exception_prefix(e.what())));
   }
 }
 

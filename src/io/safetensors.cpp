@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/printable.h"
+#include "io/json.h"
 
 namespace duo::io {
 namespace {
@@ -121,11 +122,10 @@ void SafetensorsFile::parse_header(std::string_view header) {
   try {
     j = nlohmann::ordered_json::parse(header.begin(), header.end());
   } catch (const nlohmann::json::parse_error& e) {
-    std::string reason = e.what();  // drop nlohmann's "[json.exception...] parse error at ...: " prefix
-    const size_t colon = reason.find(": ");
-    if (colon != std::string::npos) reason = reason.substr(colon + 2);
     fail("{}: header is not valid JSON (at byte {} of {}): {}", file, e.byte, header.size(),
-         core::printable(reason));
+         core::printable(without_parse_error_prefix(e.what())));
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number too large for a double
+    fail("{}: header is not valid JSON: {}", file, core::printable(without_exception_prefix(e.what())));
   }
   DUO_CHECK(j.is_object(), "{}: header must be a JSON object; got {}", file, j.type_name());
 

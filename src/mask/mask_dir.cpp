@@ -8,20 +8,12 @@
 #include "core/error.h"
 #include "core/file_checks.h"
 #include "core/printable.h"
+#include "io/json.h"
 #include "mask/kv_budget.h"
 
 namespace duo::mask {
 namespace fs = std::filesystem;
 namespace {
-
-nlohmann::json read_json_file(const fs::path& path) {
-  std::string text = core::read_file(path);
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    fail("{}: not valid JSON: {}", path.string(), core::printable(e.what()));
-  }
-}
 
 int64_t get_int(const nlohmann::json& j, const char* key, const fs::path& path) {
   DUO_CHECK(j.contains(key), "{}: key '{}' is missing; expected an integer", path.string(), key);
@@ -79,7 +71,7 @@ GateSource load_gates(const fs::path& path) {
     dir = path.parent_path();
   }
   src.gates = read_gate_tsv(src.tsv_path);
-  if (!dir.empty() && fs::exists(dir / kConfigFile)) src.config = read_json_file(dir / kConfigFile);
+  if (!dir.empty() && fs::exists(dir / kConfigFile)) src.config = io::read_json(dir / kConfigFile);
   return src;
 }
 
@@ -93,7 +85,7 @@ MaskDir load_mask_dir(const fs::path& dir) {
             "{}: expected a binary mask (0 = streaming, 1 = full); got raw gate values (run `duo export --gates {} "
             "--sparsity S --out DIR` first)",
             tsv.string(), dir.string());
-  m.config = read_json_file(cfg);
+  m.config = io::read_json(cfg);
   DUO_CHECK(m.config.is_object(), "{}: expected a JSON object; got {}", cfg.string(), m.config.type_name());
   check_config_matches(m.config, m.mask, cfg, tsv);
   m.window = StreamWindow::make(get_int(m.config, "sink_size", cfg), get_int(m.config, "recent_size", cfg),

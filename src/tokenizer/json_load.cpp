@@ -77,7 +77,7 @@ Json parse_tokenizer_json(const std::string& text, const std::string& source, Mo
   try {
     return Json::parse(text, callback);
   } catch (const Json::exception& e) {
-    fail("{}: not valid JSON: {}", source, e.what());
+    fail("{}: not valid JSON: {}", source, core::printable(e.what()));
   }
 }
 

@@ -153,7 +153,7 @@ Tokenizer Tokenizer::load(const std::filesystem::path& file_or_dir) {
       config = Json::parse(read_file(config_path));
       have_config = config.is_object();
     } catch (const Json::exception& e) {
-      fail("{}: not valid JSON: {}", config_path.string(), e.what());
+      fail("{}: not valid JSON: {}", config_path.string(), core::printable(e.what()));
     }
   }
   fill_bos_eos(*impl, have_config ? &config : nullptr);

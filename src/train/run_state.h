@@ -32,6 +32,21 @@ struct GateRunState {
 // HDF5 layout: datasets "gates", "adam_m", "adam_v", "history/..."; attributes "step",
 // "adam_step", "seed", "data_epoch", "data_pos", "fingerprint".
 void save_run_state(const std::filesystem::path& path, const GateRunState& s);
+// Reads state.h5 and checks it whole (run_state_from).
 GateRunState load_run_state(const std::filesystem::path& path);
+
+// state.h5's items as read, before any check.
+struct RunStateItems {
+  at::Tensor gates, adam_m, adam_v;  // as stored: any shape, converted to float32
+  int64_t step = 0, adam_step = 0, seed = 0, data_epoch = 0, data_pos = 0;
+  std::string fingerprint;
+  History history;
+};
+// Checks the items and builds the state: gates [L, Hkv] with moments of the same shape, every
+// value finite, second moments >= 0, counts >= 0, a history of exactly `step` steps whose gates are
+// [step, L, Hkv]. A checkpoint is resumed only when sound: a NaN here would otherwise surface steps
+// later as a "non-finite loss", blaming the data and calling this file the last good one.
+// Errors name `path`.
+GateRunState run_state_from(const std::filesystem::path& path, RunStateItems items);
 
 }  // namespace duo::train

@@ -64,3 +64,30 @@ TEST(DatasetValidation, BadIdsAndFlagsRefused) {
   e = error_of([&] { d.check_token_ids(256); });
   EXPECT_NE(e.find("sample 1 token 1 has id 300; expected an id in [0, 256)"), std::string::npos) << e;
 }
+
+// The optional per-needle arrays must be [samples, num_passkeys] (checked by Dataset::from_arrays,
+// on the items as read; the HDF5 file adds nothing to this check).
+TEST(DatasetValidation, PerNeedleArraysMustBeSamplesByPasskeys) {
+  duo::data_gen::DatasetArrays a;
+  a.input_ids = {5, 6, 7, 8};
+  a.label_mask = {0, 1, 0, 1};
+  a.offsets = {0, 2, 4};
+  a.answers = {"1", "2"};
+  a.num_passkeys = 2;
+  a.needle_starts = {0, 1, 0, 1};
+  a.depths = {0.1, 0.5, 0.2, 0.6};
+  EXPECT_EQ(Dataset::from_arrays("x.h5", a).needle_starts().size(), 4u);
+  auto bad = a;
+  bad.needle_starts.pop_back();
+  auto e = error_of([&] { Dataset::from_arrays("x.h5", bad); });
+  EXPECT_NE(e.find("x.h5: 'needle_starts' has 3 entries; expected 2 samples x num_passkeys (2) entries"),
+            std::string::npos) << e;
+  bad = a;
+  bad.num_passkeys = 0;  // arrays present without the attribute
+  e = error_of([&] { Dataset::from_arrays("x.h5", bad); });
+  EXPECT_NE(e.find("'needle_starts' has 4 entries"), std::string::npos) << e;
+  bad = a;
+  bad.num_passkeys = -3;
+  e = error_of([&] { Dataset::from_arrays("x.h5", bad); });
+  EXPECT_NE(e.find("attribute 'num_passkeys' is -3"), std::string::npos) << e;
+}

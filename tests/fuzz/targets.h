@@ -37,6 +37,10 @@ Outcome fuzz_gate_tsv(const uint8_t* data, size_t size);          // full_attent
 Outcome fuzz_yaml_options(const uint8_t* data, size_t size);      // a gen-data YAML config
 Outcome fuzz_dataset(const uint8_t* data, size_t size);           // the passkey dataset HDF5
 Outcome fuzz_run_state(const uint8_t* data, size_t size);         // checkpoint/state.h5 of a run
+// The same two formats' items, decoded from the bytes, through the checks that follow the read
+// (targets_items.cpp: no file, no HDF5 library, thousands of inputs a second).
+Outcome fuzz_dataset_items(const uint8_t* data, size_t size);
+Outcome fuzz_run_state_items(const uint8_t* data, size_t size);
 
 // Every target above, in this order.
 const std::vector<Target>& all_targets();

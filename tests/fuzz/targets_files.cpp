@@ -135,6 +135,7 @@ const std::vector<Target>& all_targets() {
       {"model_config", fuzz_model_config}, {"tokenizer", fuzz_tokenizer},
       {"gate_tsv", fuzz_gate_tsv},         {"yaml_options", fuzz_yaml_options},
       {"dataset", fuzz_dataset},           {"run_state", fuzz_run_state},
+      {"dataset_items", fuzz_dataset_items}, {"run_state_items", fuzz_run_state_items},
   };
   return targets;
 }

@@ -25,6 +25,16 @@ TEST(Json, ReadWriteAndErrors) {
     EXPECT_NE(msg.find((d / "bad.json").string() + ": invalid JSON at line 3, column"), std::string::npos) << msg;
     EXPECT_EQ(msg.find("json.exception"), std::string::npos) << msg;
   }
+  // A number too large for a double is nlohmann's out_of_range, not a parse_error: still one line.
+  duo::core::write_file_atomic(d / "huge.json", "{\"a\": 1E4336}");
+  try {
+    duo::io::read_json(d / "huge.json");
+    FAIL() << "no error";
+  } catch (const duo::Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find((d / "huge.json").string() + ": invalid JSON: number overflow parsing '1E4336'"),
+              std::string::npos) << msg;
+  }
   try {
     duo::io::read_json(d / "absent.json");
     FAIL() << "no error";

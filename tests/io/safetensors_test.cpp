@@ -155,6 +155,9 @@ TEST(Safetensors, RejectsMalformedFiles) {
   write_raw(d / "notjson", "{\"w\": [1, 2", data8);
   expect_open_error(d / "notjson", {"header is not valid JSON"});
 
+  write_raw(d / "overflow", R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,1E999]}})", data8);
+  expect_open_error(d / "overflow", {"header is not valid JSON", "number overflow parsing '1E999'"});
+
   write_raw(d / "notobject", "[1, 2]", data8);
   expect_open_error(d / "notobject", {"header must be a JSON object", "got array"});
 

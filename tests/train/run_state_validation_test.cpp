@@ -65,3 +65,26 @@ TEST(RunStateValidation, InfMomentRefusedAtLoad) {
   duo::train::save_run_state(p, s);
   EXPECT_NE(error_of([&] { duo::train::load_run_state(p); }).find("negative"), std::string::npos);
 }
+
+// The history's gates are [steps, layers, kv_heads] of the state's gates: a history of another
+// shape would write a history.h5 that disagrees with the run.
+TEST(RunStateValidation, HistoryOfAnotherShapeRefusedAtLoad) {
+  auto s = good_state();
+  s.step = 1;
+  s.history.n_layers = 1;
+  s.history.n_kv_heads = 3;
+  s.history.distill_loss = {0.5};
+  s.history.reg_loss = {0.1};
+  s.history.lr = {0.01};
+  s.history.seq_len = {128};
+  s.history.gates = {0.5f, 0.5f, 0.5f};
+  const auto p = state_path("history_shape");
+  duo::train::save_run_state(p, s);
+  const auto e = error_of([&] { duo::train::load_run_state(p); });
+  EXPECT_NE(e.find("the history's gates are [1, 1, 3] (3 values); expected [1, 2, 2]"), std::string::npos) << e;
+  s.history.n_layers = 2;
+  s.history.n_kv_heads = 2;
+  s.history.gates = {0.5f, 0.5f, 0.5f, 0.5f};
+  duo::train::save_run_state(p, s);
+  EXPECT_NO_THROW(duo::train::load_run_state(p));
+}
