@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <cstdint>
 
 #include "core/error.h"
 #include "io/json.h"
@@ -22,10 +23,17 @@ std::string type_name(const json& v) { return v.type_name(); }
 int64_t get_int(const json& j, const char* key, const std::string& src) {
   DUO_CHECK(has(j, key), "{}: missing key '{}'; expected an integer", src, key);
   const json& v = j.at(key);
+  if (v.is_number_unsigned()) {  // a JSON integer above INT64_MAX would wrap to a negative int64
+    DUO_CHECK(v.get<uint64_t>() <= static_cast<uint64_t>(INT64_MAX),
+              "{}: key '{}' is {}; expected an integer below 2^63", src, key, v.get<uint64_t>());
+  }
   if (v.is_number_integer()) return v.get<int64_t>();
   if (v.is_number_float()) {
     double d = v.get<double>();
     DUO_CHECK(std::floor(d) == d, "{}: key '{}' must be an integer; got {}", src, key, d);
+    // Outside [-2^63, 2^63) the conversion to int64 is undefined behaviour (UBSan found it).
+    DUO_CHECK(d >= -9223372036854775808.0 && d < 9223372036854775808.0,
+              "{}: key '{}' is {}; expected an integer below 2^63 in magnitude", src, key, d);
     return static_cast<int64_t>(d);
   }
   fail("{}: key '{}' must be an integer; got {} {}", src, key, type_name(v), v.dump());

@@ -23,7 +23,12 @@ TEST(ConfigValidation, OutOfDomainKeysRefused) {
   };
   for (const Case& c : {Case{"max_position_embeddings", -1, "key 'max_position_embeddings' must be > 0; got -1"},
                         Case{"max_position_embeddings", 0, "key 'max_position_embeddings' must be > 0; got 0"},
-                        Case{"hidden_size", int64_t{1} << 40, "parameters; expected fewer than"}}) {
+                        Case{"hidden_size", int64_t{1} << 40, "parameters; expected fewer than"},
+                        // Integers past int64: a float beyond 2^63 (converting it was undefined
+                        // behaviour) and an unsigned integer above INT64_MAX (it wrapped negative).
+                        Case{"vocab_size", 2.2e25, "key 'vocab_size' is 2.2e+25; expected an integer below 2^63"},
+                        Case{"vocab_size", uint64_t{18446744073709551615u},
+                             "key 'vocab_size' is 18446744073709551615; expected an integer below 2^63"}}) {
     auto j = dt::tiny_config("llama");
     j[c.key] = c.value;
     const auto e = error_of([&] { ModelConfig::from_json(j, "config.json"); });
