@@ -66,8 +66,8 @@ for t in "${TARGETS[@]}"; do
   "$BUILD_DIR/fuzz_$t" "$work" "$seeds" -max_total_time="$SECONDS_PER_TARGET" "${runs[@]}" -timeout=30 -rss_limit_mb=4096 -malloc_limit_mb=1073741824 \
     -print_final_stats=1 -artifact_prefix="$seeds/" >"$log" 2>&1 || rc=$?
   after=$(find "$seeds" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
-  execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | awk '{print $2}' | tail -1)
-  rate=$(grep -o 'stat::average_exec_per_sec: [0-9]*' "$log" | awk '{print $2}' | tail -1)
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | awk '{print $2}' | tail -1)
+  rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | awk '{print $2}' | tail -1)
   found=$((after - before))
   if [ "$rc" -ne 0 ] || [ "$found" -gt 0 ]; then
     status=1
