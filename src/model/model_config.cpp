@@ -248,7 +248,8 @@ void ModelConfig::validate(const std::string& src) const {
   constexpr int64_t kMaxParams = int64_t{1} << 62;
   const double params = static_cast<double>(vocab_size) * static_cast<double>(hidden_size) * 2.0 +
                         static_cast<double>(n_layers) *
-                            (4.0 * static_cast<double>(hidden_size) * static_cast<double>(n_heads * head_dim) +
+                            (4.0 * static_cast<double>(hidden_size) * static_cast<double>(n_heads) *
+                                 static_cast<double>(head_dim) +  // in double: n_heads * head_dim may overflow
                              3.0 * static_cast<double>(hidden_size) * static_cast<double>(intermediate_size));
   DUO_CHECK(params < static_cast<double>(kMaxParams) && n_heads <= kMaxParams / head_dim,
             "{}: the sizes (vocab_size {}, hidden_size {}, intermediate_size {}, num_hidden_layers {}, "

@@ -2,6 +2,8 @@
 #include "tokenizer/post_processors.h"
 #include "core/printable.h"
 
+#include <cstdint>
+
 namespace duo::tokenizer {
 namespace {
 
@@ -33,8 +35,9 @@ class TemplateProcessor : public PostProcessor {
       DUO_CHECK(ids.is_array(), "{}.special_tokens.{}: 'ids' must be a list", where, name);
       auto& target = seen_sequence ? after_ : before_;
       for (const Json& id : ids) {
-        DUO_CHECK(id.is_number_integer() && id.get<int64_t>() >= 0, "{}.special_tokens.{}: bad id {}", where, name,
-                  id.dump());
+        DUO_CHECK(id.is_number_integer() && id.get<int64_t>() >= 0 && id.get<int64_t>() <= INT32_MAX,
+                  "{}.special_tokens.{}: bad id {}; expected a token id (0..2^31-1)", where, core::printable(name),
+                  core::printable(id.dump()));
         target.push_back(static_cast<int32_t>(id.get<int64_t>()));
       }
     }
@@ -50,6 +53,11 @@ class TemplateProcessor : public PostProcessor {
   }
   std::optional<int32_t> eos_id() const override {
     return after_.empty() ? std::nullopt : std::optional<int32_t>(after_.front());
+  }
+  std::vector<int32_t> special_ids() const override {
+    std::vector<int32_t> ids = before_;
+    ids.insert(ids.end(), after_.begin(), after_.end());
+    return ids;
   }
 
  private:
@@ -76,6 +84,14 @@ class SequenceProcessor : public PostProcessor {
     for (const auto& p : parts_)
       if (auto id = p->eos_id()) return id;
     return std::nullopt;
+  }
+  std::vector<int32_t> special_ids() const override {
+    std::vector<int32_t> ids;
+    for (const auto& p : parts_) {
+      const auto more = p->special_ids();
+      ids.insert(ids.end(), more.begin(), more.end());
+    }
+    return ids;
   }
 
  private:

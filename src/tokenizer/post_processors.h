@@ -21,6 +21,8 @@ class PostProcessor {
   // The last special token id placed before / the first placed after the sequence, if any.
   virtual std::optional<int32_t> bos_id() const { return std::nullopt; }
   virtual std::optional<int32_t> eos_id() const { return std::nullopt; }
+  // Every id process() can add (the loader checks each is a token of the tokenizer).
+  virtual std::vector<int32_t> special_ids() const { return {}; }
 };
 
 std::unique_ptr<PostProcessor> make_post_processor(const Json& j, const std::string& where);

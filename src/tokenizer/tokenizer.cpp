@@ -107,6 +107,14 @@ std::shared_ptr<Tokenizer::Impl> parse(const std::string& text, const std::strin
   impl->vocab_size = impl->model->vocab_size();
   for (const AddedToken& t : impl->added.tokens()) impl->vocab_size = std::max<int64_t>(impl->vocab_size, t.id + 1);
   if (impl->post_processor) {
+    // Every id the template adds must be a token of this tokenizer (Hugging Face does not check;
+    // an unknown id would reach the model's embedding, or fail only when decoded).
+    for (int32_t id : impl->post_processor->special_ids()) {
+      DUO_CHECK(impl->added.by_id(id) != nullptr || impl->model->id_to_token(id) != nullptr,
+                "{}: post_processor adds token id {}, which is neither in the model's vocabulary nor an added token; "
+                "expected a token of this tokenizer (ids 0..{})",
+                source, id, impl->vocab_size - 1);
+    }
     impl->bos = impl->post_processor->bos_id();
     impl->eos = impl->post_processor->eos_id();
   }

@@ -27,6 +27,8 @@ TEST(ConfigValidation, OutOfDomainKeysRefused) {
                         // Integers past int64: a float beyond 2^63 (converting it was undefined
                         // behaviour) and an unsigned integer above INT64_MAX (it wrapped negative).
                         Case{"vocab_size", 2.2e25, "key 'vocab_size' is 2.2e+25; expected an integer below 2^63"},
+                        // heads x head_dim past int64 (UBSan found the product overflowing).
+                        Case{"head_dim", int64_t{2222222222222222216}, "parameters; expected fewer than"},
                         Case{"vocab_size", uint64_t{18446744073709551615u},
                              "key 'vocab_size' is 18446744073709551615; expected an integer below 2^63"}}) {
     auto j = dt::tiny_config("llama");

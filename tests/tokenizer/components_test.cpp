@@ -315,6 +315,21 @@ TEST(TemplateProcessing, AddsBosAndEosOnlyWhenAsked) {
   EXPECT_EQ(t.encode("ab", true), (Ids{9, 5, 10}));
   EXPECT_EQ(t.bos_id(), 9);
   EXPECT_EQ(t.eos_id(), 10);
+
+  // An id that is no token of this tokenizer (the fuzzer made one from a misspelled
+  // "added_tokens") is refused at load, not encoded.
+  j["post_processor"]["special_tokens"]["</s>"]["ids"] = {103};
+  try {
+    make(j);
+    FAIL() << "a template id outside the vocabulary was accepted";
+  } catch (const duo::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("post_processor adds token id 103, which is neither in the model's "
+                                         "vocabulary nor an added token"),
+              std::string::npos)
+        << e.what();
+  }
+  j["post_processor"]["special_tokens"]["</s>"]["ids"] = {int64_t{1} << 33};
+  EXPECT_THROW(make(j), duo::Error);
 }
 
 TEST(Nfc, ComposesReordersAndLeavesComposedTextAlone) {
