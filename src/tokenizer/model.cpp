@@ -68,6 +68,13 @@ void read_vocab(const ModelTables& tables, const std::string& where, StringIdMap
               where, core::printable(token), id);
     max_id = std::max(max_id, id);
   }
+  // The id -> token table has max_id + 1 slots: ids may leave holes, but not so many that a
+  // handful of entries asks for gigabytes (an id of 2^31 - 1 in a tiny file; the fuzzer found it).
+  const auto n = static_cast<int64_t>(tables.vocab.size());
+  DUO_CHECK(max_id < 2 * n + 65536,
+            "{}.vocab: the largest id is {} but the vocabulary has {} entries; expected ids below {} (2 x entries + "
+            "65536)",
+            where, max_id, n, 2 * n + 65536);
   tokens.assign(static_cast<size_t>(max_id + 1), std::string());
   for (const auto& [token, id] : tables.vocab) {
     ids.set(token, static_cast<int32_t>(id));

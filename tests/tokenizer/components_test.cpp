@@ -332,6 +332,22 @@ TEST(TemplateProcessing, AddsBosAndEosOnlyWhenAsked) {
   EXPECT_THROW(make(j), duo::Error);
 }
 
+// A vocabulary id far past the number of entries would size the id -> token table by it (an id of
+// 2^31 - 1 asked for 64 GiB); holes are allowed up to 2 x entries + 65536.
+TEST(Vocab, IdsFarPastTheEntriesAreRefused) {
+  Json j = tiny_bpe(false);
+  j["model"]["vocab"]["zz"] = 65536 + 2 * 10 - 1;  // 10 entries: holes, but within the bound
+  EXPECT_NO_THROW(make(j));
+  j["model"]["vocab"]["zz"] = 2147483647;
+  try {
+    make(j);
+    FAIL() << "accepted an id of 2^31 - 1 in a tiny vocabulary";
+  } catch (const duo::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the largest id is 2147483647 but the vocabulary has"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Nfc, ComposesReordersAndLeavesComposedTextAlone) {
   EXPECT_EQ(nfc("Cafe\xCC\x81"), "Caf\xC3\xA9");                          // e + U+0301 -> U+00E9
   EXPECT_EQ(nfc("Caf\xC3\xA9"), "Caf\xC3\xA9");
