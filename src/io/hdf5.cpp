@@ -17,6 +17,19 @@ namespace duo::io {
 namespace fs = std::filesystem;
 namespace {
 
+// A dataset's elements must fit what its file can hold: n x stored bytes at most 1024 x the file's
+// size (room for compression) plus 64 MiB. A damaged extent (2^55 elements in a 10 KB file; the
+// fuzzer found one) is refused before anything is allocated for it.
+void check_extent(const fs::path& file, const std::string& name, uint64_t n, size_t stored_size) {
+  std::error_code ec;
+  const uint64_t bytes = fs::file_size(file, ec);
+  const uint64_t most = (ec ? 0 : bytes) * 1024 + (uint64_t{64} << 20);
+  DUO_CHECK(stored_size > 0 && n <= most / stored_size,
+            "{}: dataset '{}' claims {} elements of {} bytes; expected at most {} bytes of data in a file of {} bytes "
+            "(is the file damaged?)",
+            file.string(), name, n, stored_size, most, ec ? 0 : bytes);
+}
+
 // Element kinds the writer stores (its `kind` argument).
 enum Kind : int { kF32, kF64, kI8, kI16, kI32, kI64, kU8, kBool };
 
@@ -454,6 +467,9 @@ at::Tensor H5Reader::read(const std::string& name) const {
       fail("{}: dataset '{}' holds {}; expected numbers or bools{}", impl_->path.string(), name, type_desc(stored),
            cls == H5T_STRING ? " (use read_strings)" : "");
     }
+    uint64_t n = 1;
+    for (int64_t d : dims) n = d == 0 ? 0 : (n > UINT64_MAX / static_cast<uint64_t>(d) ? UINT64_MAX : n * d);
+    check_extent(impl_->path, name, n, size);
     at::Tensor out = at::empty(dims, at::TensorOptions().dtype(st));
     if (out.numel() > 0) ds.read(out.data_ptr(), mem);
     return out;
@@ -488,7 +504,9 @@ std::vector<T> H5Reader::read_vector(const std::string& name) const {
     else if constexpr (std::is_same_v<T, int64_t>) mem = H5::PredType::NATIVE_INT64;
     else if constexpr (std::is_same_v<T, uint8_t>) mem = H5::PredType::NATIVE_UINT8;
     else static_assert(sizeof(T) == 0, "unsupported element type");
-    std::vector<T> out(static_cast<size_t>(ds.getSpace().getSimpleExtentNpoints()));
+    const auto n = static_cast<uint64_t>(ds.getSpace().getSimpleExtentNpoints());
+    check_extent(impl_->path, name, n, size);
+    std::vector<T> out(static_cast<size_t>(n));
     if (!out.empty()) ds.read(out.data(), mem);
     return out;
   });
