@@ -64,6 +64,41 @@ void visible_rows(const HeadMask& mask, const Inputs& in, int64_t j0, int64_t j1
   *r1 = std::max(t0, t1) * in.g;
 }
 
+// Sets the scores of keys that a row may not see to -inf. s [rows, nb] are rows [r0, r0 + rows)
+// against keys [b0, b0 + nb). Whole-block checks first, over the keys' position range: a block
+// every row sees (a retrieval head's cache, the common case) costs O(nb) here, not O(rows x nb);
+// one no row sees is reported kEmpty and left to the caller to skip.
+template <typename T, typename PosFn>
+BlockState mask_scores(T* s, int64_t r0, int64_t rows, int64_t b0, int64_t nb, const PosFn& key_pos, bool contiguous,
+                       const Inputs& in, const HeadMask& mask) {
+  const int64_t q_first = in.p0 + r0 / in.g, q_last = in.p0 + (r0 + rows - 1) / in.g;
+  int64_t k_lo = key_pos(b0), k_hi = k_lo + nb - 1;
+  if (!contiguous) {
+    k_hi = k_lo;
+    for (int64_t c = 1; c < nb; ++c) {
+      const int64_t j = key_pos(b0 + c);
+      k_lo = std::min(k_lo, j);
+      k_hi = std::max(k_hi, j);
+    }
+  }
+  // An empty cache slot has position -1 (never visible): such a block is masked per element.
+  const BlockState state =
+      k_lo < 0 ? BlockState::kPartial : block_state(mask, q_first, q_last + 1, k_lo, k_hi + 1);
+  if (state != BlockState::kPartial) return state;
+  if (contiguous) {
+    mask_tile(s, rows, nb, in.g, in.p0 + r0 / in.g, k_lo, mask);  // r0 is a multiple of g (visible_rows)
+    return state;
+  }
+  const T neg_inf = -std::numeric_limits<T>::infinity();
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t i = in.p0 + (r0 + r) / in.g;
+    T* row = s + r * nb;
+    for (int64_t c = 0; c < nb; ++c)
+      if (!mask.visible(i, key_pos(b0 + c))) row[c] = neg_inf;
+  }
+  return state;
+}
+
 // Folds keys [k0, k0 + count) of one source into the state; key c sits at key_pos(c). When
 // `contiguous`, key c sits at position key_pos(k0) + (c - k0) and blocks no query sees are skipped.
 // Cache blocks in bf16 / f16 are read directly by the few-row products (half_rows.h) and widened
@@ -104,13 +139,8 @@ void fold_keys(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& va
       vb = vraw.to(ct);
       at::mm_out(s, qr, kb.t());
     }
-    const T neg_inf = -std::numeric_limits<T>::infinity();
-    for (int64_t r = 0; r < rows; ++r) {
-      const int64_t i = in.p0 + (r0 + r) / in.g;
-      T* row = sp + r * nb;
-      for (int64_t c = 0; c < nb; ++c)
-        if (!p.mask.visible(i, key_pos(b0 + c))) row[c] = neg_inf;
-    }
+    const BlockState state = mask_scores(sp, r0, rows, b0, nb, key_pos, contiguous, in, p.mask);
+    if (state == BlockState::kEmpty) continue;  // the rows see none of these keys (a decode row's own future, say)
     online_rescale<T>(sp, rows, nb, m + r0, l + r0, orows);
     if constexpr (std::is_same_v<T, float>) {
       if (direct && half) {

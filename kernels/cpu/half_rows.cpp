@@ -7,6 +7,12 @@
 #include <cstring>
 
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/prefetch.h"
+
+// GCC 12 reports the deliberately undefined operand inside its own AVX-512 intrinsics
+// (_mm512_undefined_epi32 in _mm512_cvtepu16_epi32 / _mm512_slli_epi32) once they are inlined
+// into unrolled loops: a known false positive, not a read of our data.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
 namespace duo::kernels::cpu {
 namespace {
@@ -66,11 +72,13 @@ __attribute__((target("avx512f"))) inline __m512 load_tail(const uint16_t* p, in
 
 template <HalfType kType>
 __attribute__((target("avx512f"))) void dot_rows_avx512(const float* q, int64_t m, const uint16_t* k, int64_t n,
-                                                        int64_t d, int64_t ldk, float* s) {
+                                                        int64_t d, int64_t ldk, float* s, int64_t lds) {
   const int64_t tail = d % 16, body = d - tail;
   const __mmask16 tail_mask = static_cast<__mmask16>((1u << tail) - 1u);
+  const int64_t ahead = prefetch_rows_ahead(2 * d);
   for (int64_t j = 0; j < n; ++j) {
     const uint16_t* kj = k + j * ldk;
+    prefetch_row_ahead(k, j, ahead, n, ldk, 2 * d);
     for (int64_t r = 0; r < m; ++r) {
       const float* qr = q + r * d;
       __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
@@ -81,8 +89,98 @@ __attribute__((target("avx512f"))) void dot_rows_avx512(const float* q, int64_t 
       }
       if (c < body) a0 = _mm512_fmadd_ps(_mm512_loadu_ps(qr + c), load16<kType>(kj + c), a0);
       if (tail) a1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail_mask, qr + body), load_tail<kType>(kj + body, tail), a1);
-      s[r * n + j] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+      s[r * lds + j] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
     }
+  }
+}
+
+// a[0..15] -> one vector whose lane t is the sum of a[t]'s 16 lanes (a transposing tree: 45
+// instructions for 16 sums instead of 16 separate horizontal reductions).
+__attribute__((target("avx512f"))) inline __m512 reduce16(const __m512* a) {
+  __m512 t[8], u[4];
+  for (int i = 0; i < 8; ++i)  // per 128-bit lane: [a2i, a2i+1, a2i, a2i+1] partial sums
+    t[i] = _mm512_add_ps(_mm512_unpacklo_ps(a[2 * i], a[2 * i + 1]), _mm512_unpackhi_ps(a[2 * i], a[2 * i + 1]));
+  for (int i = 0; i < 4; ++i)  // per 128-bit lane: [a4i .. a4i+3] partial sums
+    u[i] = _mm512_add_ps(_mm512_shuffle_ps(t[2 * i], t[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                         _mm512_shuffle_ps(t[2 * i], t[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+  // Fold the four 128-bit lanes: lanes (0,2) + (1,3), twice.
+  const __m512 v0 = _mm512_add_ps(_mm512_shuffle_f32x4(u[0], u[1], 0x88), _mm512_shuffle_f32x4(u[0], u[1], 0xDD));
+  const __m512 v1 = _mm512_add_ps(_mm512_shuffle_f32x4(u[2], u[3], 0x88), _mm512_shuffle_f32x4(u[2], u[3], 0xDD));
+  return _mm512_add_ps(_mm512_shuffle_f32x4(v0, v1, 0x88), _mm512_shuffle_f32x4(v0, v1, 0xDD));
+}
+
+// dot_rows for a head dimension of kChunks x 16 (decode: d = 64 or 128): 16 keys at a time, one
+// accumulator per key, reduced together (reduce16); the remaining keys by the generic loop.
+template <HalfType kType, int kChunks>
+__attribute__((target("avx512f"))) void dot_rows_fixed(const float* q, int64_t m, const uint16_t* k, int64_t n,
+                                                       int64_t ldk, float* s) {
+  constexpr int64_t d = 16 * kChunks;
+  const int64_t ahead = prefetch_rows_ahead(2 * d);
+  int64_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    const uint16_t* kj = k + j * ldk;
+    for (int64_t t = 0; t < 16; ++t) prefetch_row_ahead(k, j + t, ahead, n, ldk, 2 * d);  // prefetch.h
+    for (int64_t r = 0; r < m; ++r) {
+      const float* qr = q + r * d;
+      __m512 qv[kChunks];
+#pragma GCC unroll 8
+      for (int c = 0; c < kChunks; ++c) qv[c] = _mm512_loadu_ps(qr + 16 * c);
+      __m512 acc[16];
+#pragma GCC unroll 16
+      for (int t = 0; t < 16; ++t) {
+        const uint16_t* kt = kj + t * ldk;
+        __m512 a = _mm512_mul_ps(qv[0], load16<kType>(kt));
+#pragma GCC unroll 8
+        for (int c = 1; c < kChunks; ++c) a = _mm512_fmadd_ps(qv[c], load16<kType>(kt + 16 * c), a);
+        acc[t] = a;
+      }
+      _mm512_storeu_ps(s + r * n + j, reduce16(acc));
+    }
+  }
+  if (j < n) dot_rows_avx512<kType>(q, m, k + j * ldk, n - j, d, ldk, s + j, n);
+}
+
+// accumulate_rows for a head dimension of kChunks x 16: each output row stays in registers over
+// the whole block (two accumulator sets, alternate keys, so that consecutive FMAs are independent)
+// instead of a load-FMA-store of the row per key.
+template <HalfType kType, int kChunks>
+__attribute__((target("avx512f"))) void accumulate_rows_fixed(const float* p, int64_t m, const uint16_t* v, int64_t n,
+                                                              int64_t ldv, float* o) {
+  constexpr int64_t d = 16 * kChunks;
+  const int64_t ahead = prefetch_rows_ahead(2 * d);
+  for (int64_t r = 0; r < m; ++r) {
+    const float* pr = p + r * n;
+    float* orow = o + r * d;
+    __m512 a0[kChunks], a1[kChunks];
+#pragma GCC unroll 8
+    for (int c = 0; c < kChunks; ++c) {
+      a0[c] = _mm512_loadu_ps(orow + 16 * c);
+      a1[c] = _mm512_setzero_ps();
+    }
+    int64_t j = 0;
+    for (; j + 2 <= n; j += 2) {
+      if (r == 0) {  // prefetch.h
+        prefetch_row_ahead(v, j, ahead, n, ldv, 2 * d);
+        prefetch_row_ahead(v, j + 1, ahead, n, ldv, 2 * d);
+      }
+      const float w0 = pr[j], w1 = pr[j + 1];
+      if (w0 == 0.0f && w1 == 0.0f) continue;  // masked keys
+      const __m512 x0 = _mm512_set1_ps(w0), x1 = _mm512_set1_ps(w1);
+      const uint16_t* v0 = v + j * ldv;
+      const uint16_t* v1 = v0 + ldv;
+#pragma GCC unroll 8
+      for (int c = 0; c < kChunks; ++c) {
+        a0[c] = _mm512_fmadd_ps(x0, load16<kType>(v0 + 16 * c), a0[c]);
+        a1[c] = _mm512_fmadd_ps(x1, load16<kType>(v1 + 16 * c), a1[c]);
+      }
+    }
+    if (j < n && pr[j] != 0.0f) {
+      const __m512 x0 = _mm512_set1_ps(pr[j]);
+#pragma GCC unroll 8
+      for (int c = 0; c < kChunks; ++c) a0[c] = _mm512_fmadd_ps(x0, load16<kType>(v + j * ldv + 16 * c), a0[c]);
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < kChunks; ++c) _mm512_storeu_ps(orow + 16 * c, _mm512_add_ps(a0[c], a1[c]));
   }
 }
 
@@ -91,8 +189,10 @@ __attribute__((target("avx512f"))) void accumulate_rows_avx512(const float* p, i
                                                                int64_t d, int64_t ldv, float* o) {
   const int64_t tail = d % 16, body = d - tail;
   const __mmask16 tail_mask = static_cast<__mmask16>((1u << tail) - 1u);
+  const int64_t ahead = prefetch_rows_ahead(2 * d);
   for (int64_t j = 0; j < n; ++j) {
     const uint16_t* vj = v + j * ldv;
+    prefetch_row_ahead(v, j, ahead, n, ldv, 2 * d);
     for (int64_t r = 0; r < m; ++r) {
       const float w = p[r * n + j];
       if (w == 0.0f) continue;  // masked keys
@@ -107,6 +207,22 @@ __attribute__((target("avx512f"))) void accumulate_rows_avx512(const float* p, i
       }
     }
   }
+}
+
+// The fixed-width kernels for the common head dimensions (64, 128), else the generic loops.
+template <HalfType kType>
+void dot_rows_dispatch(const float* q, int64_t m, const uint16_t* k, int64_t n, int64_t d, int64_t ldk, float* s) {
+  if (d == 64) return dot_rows_fixed<kType, 4>(q, m, k, n, ldk, s);
+  if (d == 128) return dot_rows_fixed<kType, 8>(q, m, k, n, ldk, s);
+  dot_rows_avx512<kType>(q, m, k, n, d, ldk, s, n);
+}
+
+template <HalfType kType>
+void accumulate_rows_dispatch(const float* p, int64_t m, const uint16_t* v, int64_t n, int64_t d, int64_t ldv,
+                              float* o) {
+  if (d == 64) return accumulate_rows_fixed<kType, 4>(p, m, v, n, ldv, o);
+  if (d == 128) return accumulate_rows_fixed<kType, 8>(p, m, v, n, ldv, o);
+  accumulate_rows_avx512<kType>(p, m, v, n, d, ldv, o);
 }
 #endif
 
@@ -135,8 +251,8 @@ void dot_rows_half(const float* q, int64_t m, const uint16_t* k, int64_t n, int6
                    HalfType type) {
 #if defined(__x86_64__)
   if (has_avx512()) {
-    if (type == HalfType::kBF16) return dot_rows_avx512<HalfType::kBF16>(q, m, k, n, d, ldk, s);
-    return dot_rows_avx512<HalfType::kF16>(q, m, k, n, d, ldk, s);
+    if (type == HalfType::kBF16) return dot_rows_dispatch<HalfType::kBF16>(q, m, k, n, d, ldk, s);
+    return dot_rows_dispatch<HalfType::kF16>(q, m, k, n, d, ldk, s);
   }
 #endif
   dot_rows_half_reference(q, m, k, n, d, ldk, s, type);
@@ -146,8 +262,8 @@ void accumulate_rows_half(const float* p, int64_t m, const uint16_t* v, int64_t 
                           HalfType type) {
 #if defined(__x86_64__)
   if (has_avx512()) {
-    if (type == HalfType::kBF16) return accumulate_rows_avx512<HalfType::kBF16>(p, m, v, n, d, ldv, o);
-    return accumulate_rows_avx512<HalfType::kF16>(p, m, v, n, d, ldv, o);
+    if (type == HalfType::kBF16) return accumulate_rows_dispatch<HalfType::kBF16>(p, m, v, n, d, ldv, o);
+    return accumulate_rows_dispatch<HalfType::kF16>(p, m, v, n, d, ldv, o);
   }
 #endif
   accumulate_rows_half_reference(p, m, v, n, d, ldv, o, type);

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/prefetch.h"
 
 namespace duo::kernels::cpu {
 namespace {
@@ -73,8 +74,10 @@ __attribute__((target("avx2,fma"))) float row_max_avx2(const float* x, int64_t n
 
 __attribute__((target("avx2,fma"))) void dot_rows_avx2(const float* q, int64_t m, const float* k, int64_t n,
                                                         int64_t d, int64_t ldk, float* s) {
+  const int64_t ahead = prefetch_rows_ahead(4 * d);
   for (int64_t j = 0; j < n; ++j) {
     const float* kj = k + j * ldk;
+    prefetch_row_ahead(k, j, ahead, n, ldk, 4 * d);
     for (int64_t r = 0; r < m; ++r) {
       const float* qr = q + r * d;
       __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
@@ -97,8 +100,10 @@ __attribute__((target("avx2,fma"))) void dot_rows_avx2(const float* q, int64_t m
 
 __attribute__((target("avx2,fma"))) void accumulate_rows_avx2(const float* p, int64_t m, const float* v, int64_t n,
                                                                int64_t d, int64_t ldv, float* o) {
+  const int64_t ahead = prefetch_rows_ahead(4 * d);
   for (int64_t j = 0; j < n; ++j) {
     const float* vj = v + j * ldv;
+    prefetch_row_ahead(v, j, ahead, n, ldv, 4 * d);
     for (int64_t r = 0; r < m; ++r) {
       const float w = p[r * n + j];
       if (w == 0.0f) continue;  // masked keys

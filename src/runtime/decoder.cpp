@@ -72,6 +72,22 @@ at::Tensor Decoder::attend_layer(int64_t l, model::Model::QKV qkv, int64_t p0) {
   return out;
 }
 
+// The MLP block over slices of kMlpRows rows. Its [C, intermediate] temporaries (gate, up, their
+// activation and product: 4 x C x intermediate floats) are the largest activations of a prefill
+// chunk; rows are independent, so slicing bounds them without changing what is computed.
+constexpr int64_t kMlpRows = 1024;
+
+at::Tensor Decoder::mlp_rows(int64_t l, const at::Tensor& x) const {
+  const int64_t c = x.size(0);  // x [C, hidden]
+  if (c <= kMlpRows) return model_.mlp_block(l, x);
+  at::Tensor out = at::empty_like(x);
+  for (int64_t s = 0; s < c; s += kMlpRows) {
+    const int64_t n = std::min(kMlpRows, c - s);
+    out.narrow(0, s, n).copy_(model_.mlp_block(l, x.narrow(0, s, n)));
+  }
+  return out;
+}
+
 at::Tensor Decoder::forward(const at::Tensor& ids) {
   DUO_CHECK(ids.dim() == 1 && ids.size(0) >= 1 && ids.scalar_type() == at::kLong,
             "decoder: ids must be [C] int64 with C >= 1; got {} {}", ids.sizes(), c10::toString(ids.scalar_type()));
@@ -83,7 +99,7 @@ at::Tensor Decoder::forward(const at::Tensor& ids) {
     auto qkv = model_.qkv(l, model_.attn_norm(l, x), positions);
     auto o = attend_layer(l, qkv, p0);  // [Hq, C, D]
     x = x + model_.attn_out(l, o);
-    x = x + model_.mlp_block(l, x);
+    x.add_(mlp_rows(l, x));  // x is this layer's own sum (above): updated in place
   }
   position_ += c;
   return model_.final_norm(x);

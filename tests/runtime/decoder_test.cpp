@@ -233,6 +233,20 @@ TEST(DecoderLeanPrefill, DefaultChunkGivesTheTokensOfWholePromptPrefill) {
   }
 }
 
+TEST(DecoderLeanPrefill, MlpRowSlicesEqualTheModelsWholeMlp) {
+  // A chunk longer than the decoder's MLP slice (1024 rows, decoder.cpp) runs its MLP slice by
+  // slice; with every head full the logits must still be the model's own forward (one MLP call
+  // over all rows), for a whole-prompt pass and for a chunk that is not a multiple of the slice.
+  auto m = kv_test_model(2);
+  const int64_t t = 2600;
+  auto ids = random_ids(t, m.config().vocab_size, 29);
+  const at::Tensor want = m.logits(ids);  // [T, vocab]
+  for (int64_t chunk : {int64_t{0}, int64_t{1500}}) {
+    Decoder dec(m, HeadLayout::all_full(m.config().n_layers, m.config().n_kv_heads), t, at::kFloat);
+    EXPECT_LT(rel_diff(dec.prefill(ids, chunk, /*all_logits=*/true), want), 2e-5) << "chunk " << chunk;
+  }
+}
+
 TEST(Decoder, RefusesAMaskOfAnotherShape) {
   auto model = tiny_model();
   try {
