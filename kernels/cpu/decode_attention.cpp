@@ -157,22 +157,26 @@ void fold_keys(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& va
   }
 }
 
-template <typename T>
-void run(const Inputs& in, const DecodeParams& p, at::Tensor& og) {
-  const int64_t hkv = in.q.size(0), rows = in.q.size(1), d = in.q.size(2);
-  // Split the cache across threads when heads alone cannot keep them evenly busy: fewer heads
-  // than threads, or a head count that leaves threads idle in the last round (3 retrieval heads on
-  // 2 threads: 6 half-cache tasks instead of 3 whole ones).
-  const int64_t threads = at::get_num_threads();
+// Splits of each head's cache of s keys: more than one when the hkv heads alone cannot keep the
+// threads evenly busy: fewer heads than threads, or a head count that leaves threads idle in the
+// last round (3 retrieval heads on 2 threads: 6 half-cache tasks instead of 3 whole ones).
+int64_t cache_splits(int64_t hkv, int64_t s, int64_t threads, int64_t min_split) {
   int64_t splits = 1;
-  if (threads > 1 && in.s >= 2 * p.min_split) {
-    const int64_t most = in.s / p.min_split;
+  if (threads > 1 && s >= 2 * min_split) {
+    const int64_t most = s / min_split;
     if (hkv < threads) {
       splits = std::min<int64_t>((threads + hkv - 1) / hkv * 2, most);
     } else if (hkv % threads != 0 && hkv < 8 * threads) {
       while (splits < most && (hkv * splits) % threads != 0 && hkv * splits < 8 * threads) ++splits;
     }
   }
+  return splits;
+}
+
+template <typename T>
+void run(const Inputs& in, const DecodeParams& p, at::Tensor& og) {
+  const int64_t hkv = in.q.size(0), rows = in.q.size(1), d = in.q.size(2);
+  const int64_t splits = cache_splits(hkv, in.s, at::get_num_threads(), p.min_split);
   const int64_t per_split = (in.s + splits - 1) / splits;
   const auto opts = in.q.options();
   // One softmax state per (head, split): m, l [Hkv, splits, M], O [Hkv, splits, M, D]. With one
@@ -211,7 +215,111 @@ void run(const Inputs& in, const DecodeParams& p, at::Tensor& og) {
   og.copy_((o_all * w.unsqueeze(-1)).sum(1) * inv.unsqueeze(-1));
 }
 
+// One (group, head, split) task of decode_rows.
+struct RowTask {
+  const RowGroup* group;
+  int64_t head, split, splits;
+  float* state;  // m [G], l [G], O [G, D] of this split (splits > 1), else null
+};
+
+// Folds the task's slots into (m, l, o) [G], [G], [G, D]; qs [G, D] is the scaled query.
+void fold_row_task(const RowTask& t, const float* qs, int64_t g, int64_t d, const Inputs& in, float* m, float* l,
+                   float* o, float* s) {
+  const RowGroup& grp = *t.group;
+  const int64_t elem = grp.type == RowType::kF32 ? 4 : 2;
+  const char* k = static_cast<const char*>(grp.k) + t.head * grp.head_stride * elem;
+  const char* v = static_cast<const char*>(grp.v) + t.head * grp.head_stride * elem;
+  const int64_t per = (grp.slots + t.splits - 1) / t.splits;
+  const int64_t c0 = t.split * per, c1 = std::min(grp.slots, c0 + per);
+  const int64_t block = kDirectBlock;
+  std::fill(m, m + g, -std::numeric_limits<float>::infinity());
+  std::fill(l, l + g, 0.0f);
+  std::fill(o, o + g * d, 0.0f);
+  for (int64_t b0 = c0; b0 < c1; b0 += block) {
+    const int64_t nb = std::min(c1, b0 + block) - b0;
+    dot_rows_typed(qs, g, k + b0 * d * elem, nb, d, d, s, grp.type);
+    const BlockState state = mask_scores(s, 0, g, b0, nb, [&](int64_t c) { return grp.pos[c]; },
+                                         /*contiguous=*/false, in, grp.mask);
+    if (state == BlockState::kEmpty) continue;
+    online_rescale<float>(s, g, nb, m, l, o, d);
+    accumulate_rows_typed(s, g, v + b0 * d * elem, nb, d, d, o, grp.type);
+  }
+}
+
 }  // namespace
+
+void decode_rows(const float* q, int64_t g, int64_t d, int64_t p, const RowGroup* groups, int64_t n_groups,
+                 const DecodeParams& params, float* out) {
+  DUO_ASSERT(g >= 1 && d >= 1 && p >= 0 && params.min_split >= 1);
+  const float scale = static_cast<float>(resolve_scale(params.scale, d));
+  const int64_t threads = at::get_num_threads(), state_size = g * (d + 2);
+  // Tasks, largest caches first (run_tasks hands them out in order).
+  std::vector<RowTask> tasks;
+  int64_t split_states = 0;
+  std::vector<const RowGroup*> order;
+  for (int64_t i = 0; i < n_groups; ++i)
+    if (groups[i].heads > 0) order.push_back(&groups[i]);
+  std::stable_sort(order.begin(), order.end(), [](const RowGroup* a, const RowGroup* b) { return a->slots > b->slots; });
+  for (const RowGroup* grp : order) {
+    DUO_ASSERT(grp->slots >= 1 && grp->pos != nullptr && grp->kv_heads != nullptr);
+    const int64_t splits = cache_splits(grp->heads, grp->slots, threads, params.min_split);
+    for (int64_t h = 0; h < grp->heads; ++h)
+      for (int64_t sp = 0; sp < splits; ++sp) {
+        tasks.push_back({grp, h, sp, splits, nullptr});
+        if (splits > 1) ++split_states;
+      }
+  }
+  std::vector<float> states(static_cast<size_t>(split_states * state_size));
+  for (size_t i = 0, next = 0; i < tasks.size(); ++i)
+    if (tasks[i].splits > 1) tasks[i].state = states.data() + (next++) * state_size;
+  Inputs in;  // what mask_scores reads: one query position, G rows
+  in.p0 = p;
+  in.n = 1;
+  in.g = g;
+  run_tasks(static_cast<int64_t>(tasks.size()), [&](int64_t i) {
+    const RowTask& t = tasks[static_cast<size_t>(i)];
+    const int64_t kvh = t.group->kv_heads[t.head];
+    std::vector<float> scratch(static_cast<size_t>(g * d + g * kDirectBlock + (t.state ? 0 : state_size)));
+    float* qs = scratch.data();
+    float* s = qs + g * d;
+    float* st = t.state ? t.state : s + g * kDirectBlock;
+    for (int64_t c = 0; c < g * d; ++c) qs[c] = q[kvh * g * d + c] * scale;
+    float *m = st, *l = st + g, *o = st + 2 * g;
+    fold_row_task(t, qs, g, d, in, m, l, o, s);
+    if (t.splits > 1) return;
+    float* dst = out + kvh * g * d;
+    for (int64_t r = 0; r < g; ++r) {
+      const float inv = l[r] > 0 ? 1.0f / l[r] : 0.0f;
+      for (int64_t c = 0; c < d; ++c) dst[r * d + c] = o[r * d + c] * inv;
+    }
+  });
+  // Merge the splits of each head: rescale every state to the common row max.
+  for (size_t i = 0; i < tasks.size();) {
+    const RowTask& first = tasks[i];
+    if (first.splits == 1) {
+      ++i;
+      continue;
+    }
+    float* dst = out + first.group->kv_heads[first.head] * g * d;
+    for (int64_t r = 0; r < g; ++r) {
+      float mx = -std::numeric_limits<float>::infinity();
+      for (int64_t sp = 0; sp < first.splits; ++sp) mx = std::max(mx, tasks[i + sp].state[r]);
+      float total = 0.0f;
+      std::fill(dst + r * d, dst + (r + 1) * d, 0.0f);
+      if (mx == -std::numeric_limits<float>::infinity()) continue;
+      for (int64_t sp = 0; sp < first.splits; ++sp) {
+        const float* st = tasks[i + sp].state;
+        const float w = std::exp(st[r] - mx);
+        total += w * st[g + r];
+        const float* o = st + 2 * g + r * d;
+        for (int64_t c = 0; c < d; ++c) dst[r * d + c] += w * o[c];
+      }
+      const float inv = total > 0 ? 1.0f / total : 0.0f;
+      for (int64_t c = 0; c < d; ++c) dst[r * d + c] *= inv;
+    }
+    i += static_cast<size_t>(first.splits);
+  }
+}
 
 at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k_new, const at::Tensor& v_new, int64_t p0,
                             const at::Tensor& k_cache, const at::Tensor& v_cache, const at::Tensor& cache_pos,

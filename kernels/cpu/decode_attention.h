@@ -18,6 +18,7 @@
 #include <cstdint>
 
 #include "kernels/attention_mask.h"
+#include "kernels/cpu/half_rows.h"
 
 namespace duo::kernels::cpu {
 
@@ -33,5 +34,35 @@ struct DecodeParams {
 at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k_new, const at::Tensor& v_new, int64_t p0,
                             const at::Tensor& k_cache, const at::Tensor& v_cache, const at::Tensor& cache_pos,
                             const DecodeParams& params);
+
+// ---- One query position on raw rows (the runtime's one-token path) ----
+//
+// For one decoded token, decode_attention's tensor work per call (grouping the queries, gathering
+// a head kind's heads, the split states and their merge: about a hundred small LibTorch ops per
+// layer) costs more than its arithmetic at short and medium contexts. decode_rows computes the
+// same attention for ONE query position with no tensor op: raw rows in, raw rows out, the cache
+// read in place. Unlike decode_attention, the cache must ALREADY hold the query's own key and
+// value (the runtime appends first; for a ring this is the same: after gaining position p it
+// holds exactly the keys p may see).
+
+// One group of cached heads (one head kind of one layer). Slot j of the group's head i is the D
+// elements at k + (i * head_stride + j * D) (same for v), in `type`.
+struct RowGroup {
+  const void* k = nullptr;
+  const void* v = nullptr;
+  RowType type = RowType::kF32;
+  int64_t heads = 0;              // heads in the group
+  int64_t slots = 0;              // slots visited per head
+  int64_t head_stride = 0;        // elements between consecutive heads
+  const int64_t* pos = nullptr;   // [slots] absolute position of each slot, -1 = empty
+  const int64_t* kv_heads = nullptr;  // [heads] the layer's KV head index of the group's head i
+  HeadMask mask;                  // kind, window, sliding window of the group's heads
+};
+
+// q [Hkv, G, D] fp32 rows of the layer's every KV head (G query heads each, unscaled) at position
+// p; writes the rows of out [Hkv, G, D] that belong to the groups' heads. params.scale and
+// params.min_split as for decode_attention (params.mask is unused: each group has its own).
+void decode_rows(const float* q, int64_t g, int64_t d, int64_t p, const RowGroup* groups, int64_t n_groups,
+                 const DecodeParams& params, float* out);
 
 }  // namespace duo::kernels::cpu

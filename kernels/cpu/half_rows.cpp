@@ -8,6 +8,7 @@
 
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/prefetch.h"
+#include "kernels/cpu/vec_math.h"
 
 // GCC 12 reports the deliberately undefined operand inside its own AVX-512 intrinsics
 // (_mm512_undefined_epi32 in _mm512_cvtepu16_epi32 / _mm512_slli_epi32) once they are inlined
@@ -267,6 +268,20 @@ void accumulate_rows_half(const float* p, int64_t m, const uint16_t* v, int64_t 
   }
 #endif
   accumulate_rows_half_reference(p, m, v, n, d, ldv, o, type);
+}
+
+void dot_rows_typed(const float* q, int64_t m, const void* k, int64_t n, int64_t d, int64_t ldk, float* s,
+                    RowType type) {
+  if (type == RowType::kF32) return dot_rows(q, m, static_cast<const float*>(k), n, d, ldk, s);
+  dot_rows_half(q, m, static_cast<const uint16_t*>(k), n, d, ldk, s,
+                type == RowType::kBF16 ? HalfType::kBF16 : HalfType::kF16);
+}
+
+void accumulate_rows_typed(const float* p, int64_t m, const void* v, int64_t n, int64_t d, int64_t ldv, float* o,
+                           RowType type) {
+  if (type == RowType::kF32) return accumulate_rows(p, m, static_cast<const float*>(v), n, d, ldv, o);
+  accumulate_rows_half(p, m, static_cast<const uint16_t*>(v), n, d, ldv, o,
+                       type == RowType::kBF16 ? HalfType::kBF16 : HalfType::kF16);
 }
 
 bool half_rows_use_avx512() { return has_avx512(); }

@@ -30,6 +30,16 @@ void dot_rows_half_reference(const float* q, int64_t m, const uint16_t* k, int64
 void accumulate_rows_half_reference(const float* p, int64_t m, const uint16_t* v, int64_t n, int64_t d, int64_t ldv,
                                     float* o, HalfType type);
 
+// Rows of any of the three element types the runtime streams (KV cache, weight matrices).
+enum class RowType : uint8_t { kF32, kBF16, kF16 };
+
+// dot_rows / dot_rows_half and accumulate_rows / accumulate_rows_half by the rows' type: k and v
+// point to fp32 rows for kF32, to 16-bit rows otherwise.
+void dot_rows_typed(const float* q, int64_t m, const void* k, int64_t n, int64_t d, int64_t ldk, float* s,
+                    RowType type);
+void accumulate_rows_typed(const float* p, int64_t m, const void* v, int64_t n, int64_t d, int64_t ldv, float* o,
+                           RowType type);
+
 // True when the AVX-512 paths are in use (reported by the benchmark; tests say which path ran).
 bool half_rows_use_avx512();
 

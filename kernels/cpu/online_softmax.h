@@ -15,11 +15,9 @@
 namespace duo::kernels::cpu {
 
 // s [rows, n]: scores of the tile (masked entries -inf), overwritten with P = exp(s - m_new);
-// m, l updated and the rows of o [rows, D] rescaled to the new max. The caller then adds P V.
+// m, l updated and the rows of o [rows, d] rescaled to the new max. The caller then adds P V.
 template <typename T>
-void online_rescale(T* s, int64_t rows, int64_t n, T* m, T* l, at::Tensor& o) {
-  const int64_t d = o.size(1);
-  T* op = o.data_ptr<T>();
+void online_rescale(T* s, int64_t rows, int64_t n, T* m, T* l, T* op, int64_t d) {
   const T neg_inf = -std::numeric_limits<T>::infinity();
   for (int64_t r = 0; r < rows; ++r) {
     T* row = s + r * n;
@@ -36,6 +34,12 @@ void online_rescale(T* s, int64_t rows, int64_t n, T* m, T* l, at::Tensor& o) {
     }
     m[r] = m_new;
   }
+}
+
+// The same for o an at::Tensor [rows, D].
+template <typename T>
+void online_rescale(T* s, int64_t rows, int64_t n, T* m, T* l, at::Tensor& o) {
+  online_rescale<T>(s, rows, n, m, l, o.data_ptr<T>(), o.size(1));
 }
 
 // online_rescale, then o += P vb with BLAS. p_view: the memory of s as an at::Tensor [rows, n];

@@ -45,4 +45,16 @@ at::Tensor attend_chunk(const at::Tensor& q, const at::Tensor& k_new, const at::
   no_backend("decode attention", q.device());
 }
 
+void attend_rows(const float* q, int64_t g, int64_t d, int64_t p, kernels::cpu::RowGroup* groups,
+                 const HeadKind* kinds, int64_t n_groups, const LayerSpec& spec, float* out) {
+  DUO_CHECK(g >= 1 && d >= 1 && p >= 0 && spec.sliding_window >= 0,
+            "decode attention (one token): expected G >= 1, D >= 1, p >= 0, sliding_window >= 0; got {}, {}, {}, {}",
+            g, d, p, spec.sliding_window);
+  for (int64_t i = 0; i < n_groups; ++i)
+    groups[i].mask = kernels::HeadMask{kinds[i] == HeadKind::kStreaming, spec.window, spec.sliding_window};
+  kernels::cpu::DecodeParams params;
+  params.scale = spec.scale;
+  kernels::cpu::decode_rows(q, g, d, p, groups, n_groups, params, out);
+}
+
 }  // namespace duo::attention

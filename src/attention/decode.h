@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "attention/attention.h"
+#include "kernels/cpu/decode_attention.h"
 
 namespace duo::attention {
 
@@ -30,5 +31,12 @@ struct CacheView {
 // differentiable (inference only).
 at::Tensor attend_chunk(const at::Tensor& q, const at::Tensor& k_new, const at::Tensor& v_new, int64_t p0,
                         const CacheView& cache, HeadKind kind, const LayerSpec& spec);
+
+// The one-token path on raw rows (the runtime's decoding on the CPU; kernels::cpu::decode_rows):
+// q [Hkv, G, D] fp32 rows of the layer's every KV head at position p; groups[i] a cache store of
+// kind kinds[i] that ALREADY holds position p's key and value (its mask is set here from kinds[i]
+// and spec); writes out [Hkv, G, D]. No tensor op, so callers check shapes once up front.
+void attend_rows(const float* q, int64_t g, int64_t d, int64_t p, kernels::cpu::RowGroup* groups,
+                 const HeadKind* kinds, int64_t n_groups, const LayerSpec& spec, float* out);
 
 }  // namespace duo::attention

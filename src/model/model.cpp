@@ -290,6 +290,23 @@ at::Tensor Model::attn_out(int64_t l, const at::Tensor& o) const {
   return s_->layer(l).self_attn->o_proj->forward(flat);
 }
 
+Model::LayerWeights Model::layer_weights(int64_t l) const {
+  auto& layer = s_->layer(l);
+  auto& attn = *layer.self_attn;
+  auto& mlp = *layer.mlp;
+  LayerWeights w;
+  w.attn_norm = layer.input_layernorm->weight;
+  w.mlp_norm = layer.post_attention_layernorm->weight;
+  w.q = attn.q_proj->weight, w.k = attn.k_proj->weight, w.v = attn.v_proj->weight, w.o = attn.o_proj->weight;
+  w.q_bias = attn.q_proj->bias, w.k_bias = attn.k_proj->bias, w.v_bias = attn.v_proj->bias;
+  w.o_bias = attn.o_proj->bias;
+  if (attn.q_norm) w.q_norm = attn.q_norm->weight, w.k_norm = attn.k_norm->weight;
+  w.gate = mlp.gate_proj->weight, w.up = mlp.up_proj->weight, w.down = mlp.down_proj->weight;
+  w.gate_bias = mlp.gate_proj->bias, w.up_bias = mlp.up_proj->bias, w.down_bias = mlp.down_proj->bias;
+  w.eps = layer.input_layernorm->eps;
+  return w;
+}
+
 at::Tensor Model::mlp_block(int64_t l, const at::Tensor& x) const {
   auto& layer = s_->layer(l);
   return layer.mlp->forward(layer.post_attention_layernorm->forward(x));

@@ -97,6 +97,19 @@ class Model {
   // The model's sliding window for layer l written into a copy of `spec`.
   attention::LayerSpec layer_spec(int64_t l, const attention::LayerSpec& spec) const;
 
+  // The tensors of layer l, for the runtime's one-token step (runtime/row_step.h), which runs them
+  // on duo's own kernels. Undefined where the config has none (biases, the qwen3 q/k norms).
+  struct LayerWeights {
+    at::Tensor attn_norm, mlp_norm;             // [hidden]
+    at::Tensor q, k, v, o;                      // [Hq*D, hidden], [Hkv*D, hidden] x2, [hidden, Hq*D]
+    at::Tensor q_bias, k_bias, v_bias, o_bias;  // [out] or undefined
+    at::Tensor q_norm, k_norm;                  // [D] or undefined
+    at::Tensor gate, up, down;                  // [inter, hidden] x2, [hidden, inter]
+    at::Tensor gate_bias, up_bias, down_bias;   // [out] or undefined
+    double eps = 0.0;                           // every RMSNorm's epsilon
+  };
+  LayerWeights layer_weights(int64_t l) const;
+
   // RoPE cos/sin tables [T, D] in the compute dtype for absolute positions [T] int64.
   std::pair<at::Tensor, at::Tensor> rope_tables(const at::Tensor& positions) const;
 

@@ -2,14 +2,8 @@
 #include "model/modules.h"
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 
-#include <algorithm>
-#include <string>
-
-#include "kernels/cpu/half_rows.h"
-#include "kernels/cpu/task_pool.h"
-#include "kernels/cpu/vec_math.h"
+#include "kernels/cpu/matvec.h"
 
 namespace duo::model {
 namespace {
@@ -26,50 +20,31 @@ LinearImpl::LinearImpl(int64_t in, int64_t out, bool has_bias, const ParamOption
 }
 
 at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
-  // One row (decoding): a matrix-vector product, bound by reading W once. BLAS gemm with M = 1
-  // packs (copies) the whole weight matrix on every call; OpenBLAS's gemv reached ~60% of the
-  // read bandwidth here. So the rows of W are split over duo's task pool and each chunk is a run
-  // of AVX2 dot products (kernels::cpu::dot_rows, the decode-attention score kernel).
+  // One row (decoding): a matrix-vector product, bound by reading W once, on duo's kernels
+  // (kernels::cpu::matvec: the rows of W split over the task pool). BLAS gemm with M = 1 packs
+  // (copies) the whole weight matrix on every call; OpenBLAS's gemv reached ~60% of the read
+  // bandwidth here. 16-bit W (a bf16 / f16 model, or 16-bit weights under fp32 compute) is read in
+  // 16 bits and widened in registers, x and the sums in fp32, the result rounded once to x's
+  // dtype: half the bytes of fp32 weights (LibTorch 1.13's bf16 gemv is far slower).
   const bool grad = c10::GradMode::is_enabled() && (x.requires_grad() || w.requires_grad());
-  if (!grad && x.dim() == 2 && x.size(0) == 1 && w.dim() == 2 && x.size(1) == w.size(1) &&
-      w.scalar_type() == at::kFloat && x.scalar_type() == at::kFloat && w.is_contiguous()) {
-    const at::Tensor xv = x.select(0, 0).contiguous();  // [in]
-    const int64_t out = w.size(0), in = w.size(1);
-    at::Tensor y = at::empty({out}, x.options());       // [out]
-    const int64_t threads = at::get_num_threads();
-    const int64_t chunks = threads > 1 && out >= 512 ? 4 * threads : 1;
-    const int64_t per = (out + chunks - 1) / chunks;
-    const float* xp = xv.data_ptr<float>();
-    const float* wp = w.data_ptr<float>();
-    float* yp = y.data_ptr<float>();
-    kernels::cpu::run_tasks(chunks, [&](int64_t c) {
-      const int64_t r0 = c * per, r1 = std::min(out, r0 + per);
-      if (r1 > r0) kernels::cpu::dot_rows(xp, 1, wp + r0 * in, r1 - r0, in, in, yp + r0);
-    });
-    if (b.defined()) y.add_(b);
-    return y.unsqueeze(0);  // [1, out]
-  }
-  // The same with 16-bit weights (a bf16 / f16 model, --dtype bf16): W is read in 16 bits and
-  // widened in registers (kernels::cpu::dot_rows_half), x and the sums in fp32, the result rounded
-  // once to x's dtype. Half the bytes of fp32 weights; LibTorch 1.13's bf16 gemv is far slower.
-  const bool half_w = w.scalar_type() == at::kBFloat16 || w.scalar_type() == at::kHalf;
-  if (!grad && half_w && x.dim() == 2 && x.size(0) == 1 && w.dim() == 2 && x.size(1) == w.size(1) &&
-      w.is_contiguous() && x.is_floating_point() && x.scalar_type() != at::kDouble) {
+  const auto wt = w.scalar_type();
+  const bool kernel_w = wt == at::kFloat || wt == at::kBFloat16 || wt == at::kHalf;
+  const bool kernel_x = x.scalar_type() == at::kFloat || (wt != at::kFloat && x.is_floating_point() &&
+                                                          x.scalar_type() != at::kDouble);
+  if (!grad && kernel_w && kernel_x && x.dim() == 2 && x.size(0) == 1 && w.dim() == 2 && x.size(1) == w.size(1) &&
+      w.is_contiguous() && x.device().is_cpu() && w.device().is_cpu()) {
     const at::Tensor xv = x.select(0, 0).to(at::kFloat).contiguous();  // [in] fp32
-    const int64_t out = w.size(0), in = w.size(1);
-    at::Tensor y = at::empty({out}, x.options().dtype(at::kFloat));    // [out] fp32
-    const int64_t threads = at::get_num_threads();
-    const int64_t chunks = threads > 1 && out >= 512 ? 4 * threads : 1;
-    const int64_t per = (out + chunks - 1) / chunks;
-    const auto type = w.scalar_type() == at::kBFloat16 ? kernels::cpu::HalfType::kBF16 : kernels::cpu::HalfType::kF16;
-    const float* xp = xv.data_ptr<float>();
-    const auto* wp = reinterpret_cast<const uint16_t*>(w.data_ptr());
-    float* yp = y.data_ptr<float>();
-    kernels::cpu::run_tasks(chunks, [&](int64_t c) {
-      const int64_t r0 = c * per, r1 = std::min(out, r0 + per);
-      if (r1 > r0) kernels::cpu::dot_rows_half(xp, 1, wp + r0 * in, r1 - r0, in, in, yp + r0, type);
-    });
-    if (b.defined()) y.add_(b.to(at::kFloat));
+    at::Tensor y = at::empty({w.size(0)}, x.options().dtype(at::kFloat));  // [out] fp32
+    const at::Tensor bf = b.defined() ? b.to(at::kFloat).contiguous() : b;
+    kernels::cpu::MatVec m;
+    m.w = w.data_ptr();
+    m.type = wt == at::kFloat      ? kernels::cpu::RowType::kF32
+             : wt == at::kBFloat16 ? kernels::cpu::RowType::kBF16
+                                   : kernels::cpu::RowType::kF16;
+    m.rows = w.size(0);
+    m.bias = bf.defined() ? bf.data_ptr<float>() : nullptr;
+    m.y = y.data_ptr<float>();
+    kernels::cpu::matvec(xv.data_ptr<float>(), w.size(1), &m, 1);
     return y.to(x.scalar_type()).unsqueeze(0);  // [1, out]
   }
   // More rows (prefill, training): W stored in 16 bits under an fp32 model is widened for this

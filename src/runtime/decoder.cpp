@@ -38,6 +38,15 @@ Decoder::Decoder(model::Model model, HeadLayout layout, int64_t capacity, std::o
   DUO_CHECK(model_.options().device.is_cpu(), "decoder: the runtime runs on cpu; got a model on {}",
             model_.options().device.str());
   for (int64_t l = 0; l < c.n_layers; ++l) specs_.push_back(model_.layer_spec(l, layout.layer_spec(l)));
+  use_row_step(true);
+}
+
+void Decoder::use_row_step(bool on) {
+  if (on && RowStep::supports(model_)) {
+    if (!row_) row_.emplace(model_);
+  } else {
+    row_.reset();
+  }
 }
 
 at::Tensor Decoder::attend_layer(int64_t l, model::Model::QKV qkv, int64_t p0) {
@@ -93,6 +102,7 @@ at::Tensor Decoder::forward(const at::Tensor& ids) {
             "decoder: ids must be [C] int64 with C >= 1; got {} {}", ids.sizes(), c10::toString(ids.scalar_type()));
   c10::NoGradGuard no_grad;
   const int64_t c = ids.size(0), p0 = position_;
+  if (c == 1 && row_) return forward_row(ids);
   auto x = model_.embed(ids);  // [C, hidden]
   auto positions = at::arange(p0, p0 + c, at::TensorOptions().dtype(at::kLong));
   for (int64_t l = 0; l < model_.config().n_layers; ++l) {
@@ -102,6 +112,33 @@ at::Tensor Decoder::forward(const at::Tensor& ids) {
     x.add_(mlp_rows(l, x));  // x is this layer's own sum (above): updated in place
   }
   position_ += c;
+  return model_.final_norm(x);
+}
+
+at::Tensor Decoder::forward_row(const at::Tensor& ids) {
+  const auto& c = model_.config();
+  const int64_t p0 = position_, g = c.n_heads / c.n_kv_heads, d = c.head_dim;
+  at::Tensor x = model_.embed(ids).contiguous();  // [1, hidden] fp32, updated in place
+  auto [cos, sin] = model_.rope_tables(at::full({1}, p0, at::TensorOptions().dtype(at::kLong)));  // [1, D] each
+  cos = cos.contiguous(), sin = sin.contiguous();
+  // Rows of one token: q and the attention output [Hkv, G, D] (query head h * G + j is row (h, j),
+  // the order Model::attn_out flattens), k and v [Hkv, D].
+  std::vector<float> q(static_cast<size_t>(c.n_heads * d)), o(q.size()), k(static_cast<size_t>(c.n_kv_heads * d)),
+      v(k.size());
+  float* xp = x.data_ptr<float>();
+  for (int64_t l = 0; l < c.n_layers; ++l) {
+    row_->qkv(l, xp, cos.data_ptr<float>(), sin.data_ptr<float>(), q.data(), k.data(), v.data());
+    // The cache takes the token first (rounded to its dtype), so attention reads exactly what the
+    // cache holds, the token's own key included (decoder.h: KV precision).
+    cache_.append_row(l, k.data(), v.data());
+    kernels::cpu::RowGroup groups[2];
+    HeadKind kinds[2];
+    const int64_t n = cache_.row_groups(l, groups, kinds);
+    attention::attend_rows(q.data(), g, d, p0, groups, kinds, n, specs_[static_cast<size_t>(l)], o.data());
+    row_->attn_out(l, o.data(), xp);
+    row_->mlp(l, xp);
+  }
+  position_ += 1;
   return model_.final_norm(x);
 }
 

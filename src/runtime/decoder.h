@@ -19,6 +19,10 @@
 // from the cache or from its own chunk: the chunk-size invariance above still holds (up to fp32
 // summation order), and a 16-bit cache changes the result only by that one rounding of K and V.
 //
+// One-token steps (decoding, and any chunk of one token) run the layer's non-attention work on
+// duo's kernels (runtime/row_step.h) when the model computes in fp32 on the CPU: the same
+// arithmetic without LibTorch's per-op cost, equal to the LibTorch path up to fp32 rounding.
+//
 // Lean prefill: callers prefill in chunks of kDefaultPrefillChunk tokens unless told otherwise, so
 // that peak memory is weights + KV cache + O(chunk) activations rather than O(prompt).
 #pragma once
@@ -34,6 +38,7 @@
 #include "model/model.h"
 #include "runtime/head_layout.h"
 #include "runtime/kv_cache.h"
+#include "runtime/row_step.h"
 
 namespace duo::runtime {
 
@@ -61,6 +66,11 @@ class Decoder {
   // Feeds one token; returns its logits [vocab] (float32).
   at::Tensor step(int64_t token);
 
+  // Whether one-token chunks use RowStep (on by default where the model supports it). Off: every
+  // chunk takes the LibTorch path (tests compare the two; benchmarks measure the difference).
+  void use_row_step(bool on);
+  bool uses_row_step() const { return row_.has_value(); }
+
   int64_t position() const { return position_; }
   const SplitKVCache& cache() const { return cache_; }
   const model::Model& model() const { return model_; }
@@ -68,10 +78,12 @@ class Decoder {
  private:
   at::Tensor attend_layer(int64_t l, model::Model::QKV qkv, int64_t p0);
   at::Tensor mlp_rows(int64_t l, const at::Tensor& x) const;
+  at::Tensor forward_row(const at::Tensor& ids);  // ids [1] through RowStep -> [1, hidden] normed
 
   model::Model model_;
   SplitKVCache cache_;
   std::vector<attention::LayerSpec> specs_;  // [L] each layer's heads, window and sliding window (built once)
+  std::optional<RowStep> row_;               // set when one-token chunks use it
   int64_t position_ = 0;
 };
 

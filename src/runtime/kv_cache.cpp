@@ -95,6 +95,52 @@ void KVStore::append(const at::Tensor& k, const at::Tensor& v) {
   length_ = p1;
 }
 
+void KVStore::append_row(const float* k, const float* v, const std::vector<int64_t>& kv_heads) {
+  const int64_t t = length_;
+  if (heads_ > 0) {
+    DUO_ASSERT(static_cast<int64_t>(kv_heads.size()) == heads_);
+    reserve(t + 1);
+    const int64_t slot = ring_ ? ring_->ring_slot(t) : t;  // one token always survives in a ring
+    const int64_t d = head_dim_, stride = k_.size(1) * d;
+    auto write = [&](at::Tensor& dst, const float* src) {
+      for (int64_t i = 0; i < heads_; ++i) {
+        const float* row = src + kv_heads[static_cast<size_t>(i)] * d;
+        const int64_t off = i * stride + slot * d;
+        if (dtype_ == at::kFloat) {
+          std::copy(row, row + d, dst.data_ptr<float>() + off);
+        } else if (dtype_ == at::kBFloat16) {
+          at::BFloat16* out = dst.data_ptr<at::BFloat16>() + off;
+          for (int64_t c = 0; c < d; ++c) out[c] = at::BFloat16(row[c]);
+        } else {
+          DUO_CHECK(dtype_ == at::kHalf, "kv cache: one-token append to a {} store; expected fp32, bf16 or f16",
+                    c10::toString(dtype_));
+          at::Half* out = dst.data_ptr<at::Half>() + off;
+          for (int64_t c = 0; c < d; ++c) out[c] = at::Half(row[c]);
+        }
+      }
+    };
+    write(k_, k);
+    write(v_, v);
+    if (ring_) pos_.data_ptr<int64_t>()[slot] = t;
+  }
+  length_ = t + 1;
+}
+
+kernels::cpu::RowGroup KVStore::row_group() const {
+  kernels::cpu::RowGroup g;
+  if (heads_ == 0 || !k_.defined()) return g;
+  g.k = k_.data_ptr();
+  g.v = v_.data_ptr();
+  g.type = dtype_ == at::kFloat      ? kernels::cpu::RowType::kF32
+           : dtype_ == at::kBFloat16 ? kernels::cpu::RowType::kBF16
+                                     : kernels::cpu::RowType::kF16;
+  g.heads = heads_;
+  g.slots = ring_ ? k_.size(1) : length_;  // a ring: every allocated slot (empty ones at -1)
+  g.head_stride = k_.size(1) * head_dim_;
+  g.pos = pos_.data_ptr<int64_t>();
+  return g;
+}
+
 attention::CacheView KVStore::view() const {
   if (!k_.defined()) return {};
   if (ring_) return {k_, v_, pos_};  // the ring as allocated, slots in slot order
@@ -171,6 +217,27 @@ void SplitKVCache::append(int64_t layer, const at::Tensor& k, const at::Tensor& 
     c.stores[static_cast<size_t>(kind)].append(gather(layer, kind, k), gather(layer, kind, v));
   }
   c.length += k.size(1);
+}
+
+void SplitKVCache::append_row(int64_t layer, const float* k, const float* v) {
+  DUO_ASSERT(layer >= 0 && layer < layout_.n_layers);
+  Layer& c = layers_[static_cast<size_t>(layer)];
+  c.stores[static_cast<size_t>(HeadKind::kFull)].append_row(k, v, layout_.full[static_cast<size_t>(layer)]);
+  c.stores[static_cast<size_t>(HeadKind::kStreaming)].append_row(k, v, layout_.stream[static_cast<size_t>(layer)]);
+  c.length += 1;
+}
+
+int64_t SplitKVCache::row_groups(int64_t layer, kernels::cpu::RowGroup* groups, HeadKind* kinds) const {
+  int64_t n = 0;
+  for (HeadKind kind : attention::kHeadKinds) {
+    const KVStore& s = store(layer, kind);
+    if (s.heads() == 0) continue;
+    groups[n] = s.row_group();
+    const auto& heads = kind == HeadKind::kFull ? layout_.full : layout_.stream;
+    groups[n].kv_heads = heads[static_cast<size_t>(layer)].data();
+    kinds[n++] = kind;
+  }
+  return n;
 }
 
 int64_t SplitKVCache::bytes() const {

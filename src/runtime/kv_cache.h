@@ -27,6 +27,7 @@
 
 #include "attention/attention.h"
 #include "attention/decode.h"
+#include "kernels/cpu/decode_attention.h"
 #include "runtime/head_layout.h"
 
 namespace duo::runtime {
@@ -49,6 +50,13 @@ class KVStore {
   void append(const at::Tensor& k, const at::Tensor& v);
   // The cached keys and values with each slot's absolute position (-1 = empty ring slot).
   attention::CacheView view() const;
+  // The one-token path (decoding): appends token length() from k, v [Hkv, D] fp32 rows of every
+  // KV head of the layer, this store's heads being `kv_heads` (rounded to the store's dtype as
+  // append's conversion rounds: to nearest, ties to even).
+  void append_row(const float* k, const float* v, const std::vector<int64_t>& kv_heads);
+  // The store's rows in place, for attention::attend_rows (kernels::cpu::RowGroup; kv_heads and
+  // the mask are the caller's). Valid until the next append.
+  kernels::cpu::RowGroup row_group() const;
 
   int64_t heads() const { return heads_; }
   int64_t length() const { return length_; }
@@ -79,6 +87,11 @@ class SplitKVCache {
   // Appends C tokens at positions length(layer) .. length(layer) + C - 1. k, v: [Hkv, C, D] with
   // every KV head of the layer (the cache routes each head to its store).
   void append(int64_t layer, const at::Tensor& k, const at::Tensor& v);
+  // The one-token path: appends one token from k, v [Hkv, D] fp32 rows (no tensor op), and gives
+  // the layer's stores as row groups for attention::attend_rows: groups[i] holds kinds[i]'s heads;
+  // returns how many kinds have heads (0 to 2).
+  void append_row(int64_t layer, const float* k, const float* v);
+  int64_t row_groups(int64_t layer, kernels::cpu::RowGroup* groups, HeadKind* kinds) const;
 
   // Heads of one kind in a layer, and their store's view (cached K/V and slot positions).
   int64_t heads(int64_t layer, HeadKind kind) const { return store(layer, kind).heads(); }

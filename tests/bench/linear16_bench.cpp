@@ -1,6 +1,7 @@
 // One-row linear (decode) on fp32 vs 16-bit weights (issue 19 part 2), side by side in one run:
 // model::linear with fp32 W, model::linear with bf16 W (read in 16 bits, fp32 accumulation), and
-// LibTorch's own bf16 at::linear (the path bf16 models took before). Rounds alternate the three;
+// LibTorch's own bf16 at::linear (the path bf16 models took before), and at::sum over the fp32 W
+// (what streaming the same bytes costs without products). Rounds alternate the four;
 // medians of the rounds, and GB/s of weight bytes read.
 //
 //   linear16_bench [--in 768] [--out 32000] [--rounds 21] [--threads 2]
@@ -42,6 +43,8 @@ int main(int argc, char** argv) {
       {"fp32 W, duo", [&] { duo::model::linear(x, w); }, w.numel() * 4, {}},
       {"bf16 W, duo", [&] { duo::model::linear(xb, wb); }, w.numel() * 2, {}},
       {"bf16 W, at::linear", [&] { at::linear(xb, wb); }, w.numel() * 2, {}},
+      // The read bound: LibTorch's own reduction over the same fp32 bytes (no products).
+      {"at::sum of fp32 W", [&] { at::sum(w); }, w.numel() * 4, {}},
   };
   for (int r = -1; r < rounds; ++r) {
     for (auto& v : vs) {

@@ -247,6 +247,74 @@ TEST(DecoderLeanPrefill, MlpRowSlicesEqualTheModelsWholeMlp) {
   }
 }
 
+// ---- One-token steps on duo's kernels (RowStep) ----
+
+TEST(DecoderRowStep, EqualsTheLibTorchPathForEveryArchitectureAndWeightDtype) {
+  // The same prompt and decoded tokens through two decoders, one with RowStep and one with every
+  // chunk on LibTorch ops: llama (GQA), qwen2 (q/k/v biases), qwen3 (q/k norms, o bias off) and
+  // mistral (its sliding window), mixed masks, fp32 and bf16 weights under fp32 compute. Logits of
+  // every step within fp32 rounding, and the same greedy tokens. (fp32 KV: a 16-bit cache would
+  // let a last-bit difference in K flip one rounding; the cache dtype is tested above.)
+  for (const std::string type : {"llama", "qwen2", "qwen3", "mistral"}) {
+    for (const at::ScalarType wt : {at::kFloat, at::kBFloat16}) {
+      auto j = testing::tiny_config(type);
+      j["initializer_range"] = 0.2;
+      j["num_hidden_layers"] = 3;
+      if (type == "mistral") j["sliding_window"] = 9;
+      if (type == "qwen3") j["attention_bias"] = true;  // biases on q, k, v and o
+      model::LoadOptions lo;
+      lo.weight_dtype = wt;
+      auto m = model::Model::random(model::ModelConfig::from_json(j), /*seed=*/13, lo);
+      const auto& c = m.config();
+      const auto lay = HeadLayout::from_mask(mixed_mask(c.n_layers, c.n_kv_heads), StreamWindow(2, 8));
+      Decoder fast(m, lay, 40), slow(m, lay, 40);
+      slow.use_row_step(false);
+      ASSERT_TRUE(fast.uses_row_step());
+      ASSERT_FALSE(slow.uses_row_step());
+      auto ids = random_ids(12, c.vocab_size, 31);
+      const std::string what = type + " " + c10::toString(wt);
+      EXPECT_LT(rel_diff(fast.prefill(ids, 5), slow.prefill(ids, 5)), 1e-5) << what;  // chunks 5, 5, 2: LibTorch
+      int64_t next_fast = fast.step(7).argmax().item<int64_t>(), next_slow = -1;
+      slow.step(7);
+      for (int i = 0; i < 20; ++i) {  // past the streaming window (2 + 8) and the sliding window (9)
+        const at::Tensor a = fast.step(next_fast), b = slow.step(next_fast);
+        ASSERT_LT(rel_diff(a, b), 1e-5) << what << " step " << i;
+        next_slow = b.argmax().item<int64_t>();
+        next_fast = a.argmax().item<int64_t>();
+        ASSERT_EQ(next_fast, next_slow) << what << " step " << i;
+      }
+    }
+  }
+}
+
+TEST(DecoderRowStep, LongCacheSplitOverThreadsEqualsTheLibTorchPath) {
+  // 2300 cached tokens: one full head per layer is split over the threads (decode_rows merges the
+  // splits' softmax states), GQA and MHA, bf16 and fp32 caches, streaming rings long since wrapped.
+  for (const int64_t kv_heads : {int64_t{2}, int64_t{4}}) {
+    for (const at::ScalarType kv : {at::kFloat, at::kBFloat16}) {
+      auto m = kv_test_model(kv_heads);
+      const auto lay = kv_test_layout(m);
+      const int64_t t = 2300;
+      Decoder fast(m, lay, t + 4, kv), slow(m, lay, t + 4, kv);
+      slow.use_row_step(false);
+      auto ids = random_ids(t, m.config().vocab_size, 37);
+      fast.prefill(ids, kDefaultPrefillChunk);
+      slow.prefill(ids, kDefaultPrefillChunk);
+      for (int64_t token : {5, 9, 3}) {
+        // bf16: the two paths' fp32 K/V may round to neighbouring bf16 values (see the KV tests).
+        EXPECT_LT(rel_diff(fast.step(token), slow.step(token)), kv == at::kFloat ? 1e-5 : 2e-4)
+            << "kv heads " << kv_heads << " " << c10::toString(kv) << " token " << token;
+      }
+    }
+  }
+}
+
+TEST(DecoderRowStep, OffForModelsItDoesNotRun) {
+  // bf16 compute keeps the LibTorch path (RowStep works on fp32 rows).
+  Decoder dec(tiny_model("llama", 0, 2, at::kBFloat16), HeadLayout::all_full(2, 2));
+  EXPECT_FALSE(dec.uses_row_step());
+}
+
 TEST(Decoder, RefusesAMaskOfAnotherShape) {
   auto model = tiny_model();
   try {
