@@ -238,8 +238,8 @@ void fold_row_task(const RowTask& t, const float* qs, int64_t g, int64_t d, cons
   for (int64_t b0 = c0; b0 < c1; b0 += block) {
     const int64_t nb = std::min(c1, b0 + block) - b0;
     dot_rows_typed(qs, g, k + b0 * d * elem, nb, d, d, s, grp.type);
-    const BlockState state = mask_scores(s, 0, g, b0, nb, [&](int64_t c) { return grp.pos[c]; },
-                                         /*contiguous=*/false, in, grp.mask);
+    const BlockState state =
+        mask_scores(s, 0, g, b0, nb, [&](int64_t c) { return grp.pos[c]; }, grp.contiguous, in, grp.mask);
     if (state == BlockState::kEmpty) continue;
     online_rescale<float>(s, g, nb, m, l, o, d);
     accumulate_rows_typed(s, g, v + b0 * d * elem, nb, d, d, o, grp.type);

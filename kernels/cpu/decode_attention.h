@@ -55,6 +55,7 @@ struct RowGroup {
   int64_t slots = 0;              // slots visited per head
   int64_t head_stride = 0;        // elements between consecutive heads
   const int64_t* pos = nullptr;   // [slots] absolute position of each slot, -1 = empty
+  bool contiguous = false;        // pos[j] == j for every slot (a full store): masks per block only
   const int64_t* kv_heads = nullptr;  // [heads] the layer's KV head index of the group's head i
   HeadMask mask;                  // kind, window, sliding window of the group's heads
 };

@@ -19,9 +19,11 @@
 // from the cache or from its own chunk: the chunk-size invariance above still holds (up to fp32
 // summation order), and a 16-bit cache changes the result only by that one rounding of K and V.
 //
-// One-token steps (decoding, and any chunk of one token) run the layer's non-attention work on
-// duo's kernels (runtime/row_step.h) when the model computes in fp32 on the CPU: the same
-// arithmetic without LibTorch's per-op cost, equal to the LibTorch path up to fp32 rounding.
+// The one-token path: a chunk of one token (each decoded token) runs without LibTorch ops when the
+// model computes in fp32 on the CPU: the layer's non-attention work on duo's kernels
+// (runtime/row_step.h), the token appended to the cache first and attention read over the cache
+// in place (attention::attend_rows). Same arithmetic as the chunk path without its per-op cost;
+// the two agree to fp32 rounding.
 //
 // Lean prefill: callers prefill in chunks of kDefaultPrefillChunk tokens unless told otherwise, so
 // that peak memory is weights + KV cache + O(chunk) activations rather than O(prompt).
@@ -66,8 +68,8 @@ class Decoder {
   // Feeds one token; returns its logits [vocab] (float32).
   at::Tensor step(int64_t token);
 
-  // Whether one-token chunks use RowStep (on by default where the model supports it). Off: every
-  // chunk takes the LibTorch path (tests compare the two; benchmarks measure the difference).
+  // Whether one-token chunks take the one-token path (on by default where the model supports it).
+  // Off: every chunk takes the chunk path (tests compare the two; decode_step_bench times them).
   void use_row_step(bool on);
   bool uses_row_step() const { return row_.has_value(); }
 
@@ -78,12 +80,12 @@ class Decoder {
  private:
   at::Tensor attend_layer(int64_t l, model::Model::QKV qkv, int64_t p0);
   at::Tensor mlp_rows(int64_t l, const at::Tensor& x) const;
-  at::Tensor forward_row(const at::Tensor& ids);  // ids [1] through RowStep -> [1, hidden] normed
+  at::Tensor forward_row(const at::Tensor& ids);  // ids [1] on the one-token path -> [1, hidden] normed
 
   model::Model model_;
   SplitKVCache cache_;
   std::vector<attention::LayerSpec> specs_;  // [L] each layer's heads, window and sliding window (built once)
-  std::optional<RowStep> row_;               // set when one-token chunks use it
+  std::optional<RowStep> row_;               // set when one-token chunks take the one-token path
   int64_t position_ = 0;
 };
 

@@ -138,6 +138,7 @@ kernels::cpu::RowGroup KVStore::row_group() const {
   g.slots = ring_ ? k_.size(1) : length_;  // a ring: every allocated slot (empty ones at -1)
   g.head_stride = k_.size(1) * head_dim_;
   g.pos = pos_.data_ptr<int64_t>();
+  g.contiguous = !ring_;  // the full store's slot j is token j
   return g;
 }
 
