@@ -101,7 +101,7 @@ lines = [
     f"| KV cache, MiB | | {mib(full['kv_bytes']):.0f} | {mib(duo['kv_bytes']):.0f} | |",
     "",
     f"duo full decode / its bandwidth bound: {row['ratios']['full_decode_over_bandwidth_bound']:.2f} "
-    f"(read bandwidth {d['bandwidth_gb_per_s']:.1f} GB/s)",
+    f"(read bandwidth around that run {full['bandwidth_gb_per_s']:.1f} GB/s)",
 ]
 text = "\n".join(lines) + "\n"
 open(f"{out}/table.md", "a").write(text + "\n")

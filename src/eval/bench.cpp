@@ -70,6 +70,7 @@ nlohmann::json side_json(const BenchSide& s) {
           {"kv_used_bytes", s.kv_used_bytes},
           {"peak_rss_bytes", s.peak_rss_bytes},
           {"bytes_read_per_token", s.bytes_per_token},
+          {"bandwidth_gb_per_s", s.bandwidth_gb_per_s},
           {"bandwidth_bound_ms", s.bound_ms}};
 }
 
@@ -127,11 +128,20 @@ BenchReport run_bench(const model::Model& model, const runtime::HeadLayout& mask
   r.weight_bytes = weight_bytes_per_token(model);
   r.rss_before_bytes = current_rss_bytes();
   r.sparsity = static_cast<double>(mask.total_stream()) / static_cast<double>(mask.n_layers * mask.n_kv_heads);
-  // Bandwidth before and after the runs: a shared machine's read bandwidth drifts (one 32K run
-  // measured 28 GB/s after its runs, another 57 GB/s), and the bound uses the better of the two.
-  // The buffer may only precede the runs where VmHWM can be reset, else it would be their peak.
+  // Read bandwidth before the runs and after each: a shared machine's bandwidth drifts (one
+  // scripted 32K run measured 62.7 GB/s before its runs and 33.8 GB/s after them), and a run's
+  // decode steps come at its end, minutes after its start; so each run's bound uses the better of
+  // the measurements on either side of it. The buffer may only sit between runs where VmHWM can be
+  // reset, else it would be their peak; there, one measurement after all runs serves every run.
   r.peak_per_side = reset_peak_rss();
   if (r.peak_per_side) r.bandwidth_before_gb_per_s = measure_read_bandwidth(opts.bandwidth_mib << 20).read_gb_per_s;
+  double last_gb_per_s = r.bandwidth_before_gb_per_s;
+  auto bracket = [&](BenchSide& s) {
+    if (!r.peak_per_side) return;
+    const double now = measure_read_bandwidth(opts.bandwidth_mib << 20).read_gb_per_s;
+    s.bandwidth_gb_per_s = std::max(last_gb_per_s, now);
+    last_gb_per_s = now;
+  };
   auto contexts = opts.contexts;
   std::sort(contexts.begin(), contexts.end());
   for (int64_t t : contexts) {
@@ -144,6 +154,7 @@ BenchReport run_bench(const model::Model& model, const runtime::HeadLayout& mask
     core::release_free_memory();  // each run's peak is its own
     reset_peak_rss();
     row.duo = run_side(model, mask, row.tokens, opts, r.weight_bytes);
+    bracket(row.duo);
     if (!quiet)
       core::log_info("bench: mask, {} tokens: prefill {:.2f} s, decode {:.2f} ms/token", row.tokens,
                      row.duo.prefill_seconds, row.duo.decode_ms_per_token);
@@ -154,17 +165,22 @@ BenchReport run_bench(const model::Model& model, const runtime::HeadLayout& mask
       core::release_free_memory();
       reset_peak_rss();
       row.full = run_side(model, full, row.tokens, opts, r.weight_bytes);
+      bracket(row.full);
       if (!quiet)
         core::log_info("bench: full, {} tokens: prefill {:.2f} s, decode {:.2f} ms/token", row.tokens,
                        row.full.prefill_seconds, row.full.decode_ms_per_token);
     }
   }
-  // Bandwidth last: its buffer must not raise the peak resident memory of the runs.
-  r.bandwidth_after_gb_per_s = measure_read_bandwidth(opts.bandwidth_mib << 20).read_gb_per_s;
+  // Bandwidth last (the last run's bracket where there is one): its buffer must not raise the peak
+  // resident memory of the runs.
+  r.bandwidth_after_gb_per_s =
+      r.peak_per_side ? last_gb_per_s : measure_read_bandwidth(opts.bandwidth_mib << 20).read_gb_per_s;
   r.bandwidth_gb_per_s = std::max(r.bandwidth_before_gb_per_s, r.bandwidth_after_gb_per_s);
   for (auto& row : r.rows) {
     for (BenchSide* s : {&row.full, &row.duo}) {
-      if (s->ran) s->bound_ms = 1000.0 * static_cast<double>(s->bytes_per_token) / (r.bandwidth_gb_per_s * 1e9);
+      if (!s->ran) continue;
+      if (!r.peak_per_side) s->bandwidth_gb_per_s = r.bandwidth_gb_per_s;
+      s->bound_ms = 1000.0 * static_cast<double>(s->bytes_per_token) / (s->bandwidth_gb_per_s * 1e9);
     }
   }
   return r;
@@ -202,7 +218,10 @@ nlohmann::json BenchReport::to_json() const {
           {"bandwidth_gb_per_s", bandwidth_gb_per_s},
           {"bandwidth_before_runs_gb_per_s", bandwidth_before_gb_per_s},
           {"bandwidth_after_runs_gb_per_s", bandwidth_after_gb_per_s},
-          {"bandwidth_method", "best of 5 sums over a float32 buffer (read only), before and after the runs; the larger"},
+          {"bandwidth_method",
+           peak_per_side ? "best of 5 sums over a float32 buffer (read only), before the runs and after each run; a "
+                           "run's bound uses the larger of the measurements on either side of it"
+                         : "best of 5 sums over a float32 buffer (read only), after the runs"},
           {"rows", rows_j}};
 }
 
@@ -212,15 +231,17 @@ std::string BenchReport::table() const {
       "{:.1f}, after {:.1f}) | weights {:.1f} MiB/token\n",
       model, mask, sparsity, kv_dtype, weight_dtype, threads, bandwidth_gb_per_s, bandwidth_before_gb_per_s, bandwidth_after_gb_per_s,
       mib(weight_bytes));
-  out += fmt::format("{:>7} {:>5} {:>10} {:>10} {:>11} {:>10} {:>9} {:>12} {:>10} {:>10}\n", "tokens", "heads",
-                     "prefill_s", "prefill_cpu", "decode_ms", "decode_cpu", "bound_ms", "read_MiB/tok", "kv_MiB",
+  out += fmt::format("{:>7} {:>5} {:>10} {:>10} {:>11} {:>10} {:>9} {:>6} {:>12} {:>10} {:>10}\n", "tokens", "heads",
+                     "prefill_s", "prefill_cpu", "decode_ms", "decode_cpu", "bound_ms", "GB/s", "read_MiB/tok", "kv_MiB",
                      "peak_MiB");
   for (const auto& row : rows) {
     for (const auto* s : {&row.full, &row.duo}) {
       if (!s->ran) continue;
-      out += fmt::format("{:>7} {:>5} {:>10.2f} {:>10.2f} {:>11.2f} {:>10.2f} {:>9.2f} {:>12.1f} {:>10.1f} {:>10.1f}\n",
+      out += fmt::format("{:>7} {:>5} {:>10.2f} {:>10.2f} {:>11.2f} {:>10.2f} {:>9.2f} {:>6.1f} {:>12.1f} {:>10.1f} "
+                         "{:>10.1f}\n",
                          row.tokens, s == &row.full ? "full" : "duo", s->prefill_seconds, s->prefill_cpu_seconds,
-                         s->decode_ms_per_token, s->decode_cpu_ms_per_token, s->bound_ms, mib(s->bytes_per_token),
+                         s->decode_ms_per_token, s->decode_cpu_ms_per_token, s->bound_ms, s->bandwidth_gb_per_s,
+                         mib(s->bytes_per_token),
                          mib(s->kv_bytes), mib(s->peak_rss_bytes));
     }
     if (row.full.ran) {

@@ -61,7 +61,9 @@ struct BenchSide {
   int64_t kv_used_bytes = 0;         // K/V slots holding tokens after decoding
   int64_t peak_rss_bytes = 0;        // VmHWM after this run
   int64_t bytes_per_token = 0;       // weights + kv_used_bytes
-  double bound_ms = 0.0;             // bytes_per_token / bandwidth
+  double bandwidth_gb_per_s = 0.0;   // read bandwidth around this run: the larger of the
+                                     // measurements right before and right after it
+  double bound_ms = 0.0;             // bytes_per_token / bandwidth_gb_per_s
   bool ran = false;
 };
 
@@ -83,6 +85,8 @@ struct BenchReport {
   double bandwidth_gb_per_s = 0.0;   // the larger of the two measurements below
   double bandwidth_before_gb_per_s = 0.0;  // measured before the runs (0 when not measured)
   double bandwidth_after_gb_per_s = 0.0;   // measured after the runs
+  // Measured after each run as well where VmHWM can be reset (the buffer then never counts in a
+  // run's peak); each run's bound uses the measurements on either side of it (BenchSide).
   bool peak_per_side = false;          // VmHWM was reset before each run
   std::vector<BenchRow> rows;
 

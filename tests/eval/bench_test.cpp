@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "eval/bench.h"
 #include "eval/capacity.h"
+#include "eval/system_stats.h"
 #include "mask/kv_budget.h"
 #include "mask/random_mask.h"
 #include "runtime/head_layout.h"
@@ -80,6 +81,27 @@ TEST(Bench, ReportsBothSidesWithFormulaKvBytes) {
   EXPECT_EQ(r.rows[0].tokens, 24);  // sorted
   EXPECT_GT(r.bandwidth_gb_per_s, 0.0);
   EXPECT_DOUBLE_EQ(r.bandwidth_gb_per_s, std::max(r.bandwidth_before_gb_per_s, r.bandwidth_after_gb_per_s));
+  EXPECT_EQ(r.peak_per_side, reset_peak_rss());  // per-run peaks and brackets wherever the kernel allows
+  // Each run's bound: its bytes over the bandwidth measured around it (the better of the two
+  // measurements on either side where VmHWM resets, else the one after all runs).
+  for (const auto& row : r.rows) {
+    for (const BenchSide* s : {&row.duo, &row.full}) {
+      EXPECT_GT(s->bandwidth_gb_per_s, 0.0);
+      if (!r.peak_per_side) {
+        EXPECT_DOUBLE_EQ(s->bandwidth_gb_per_s, r.bandwidth_after_gb_per_s);
+      }
+      EXPECT_NEAR(s->bound_ms, 1000.0 * static_cast<double>(s->bytes_per_token) / (s->bandwidth_gb_per_s * 1e9),
+                  1e-9 * s->bound_ms);
+    }
+  }
+  if (r.peak_per_side) {
+    // Runs in order: mask 24, mask 48, full 24, full 48; each bracket shares a measurement with the
+    // next, so the last run's bandwidth is at least the measurement after all runs.
+    EXPECT_GE(r.rows[1].full.bandwidth_gb_per_s, r.bandwidth_after_gb_per_s);
+    EXPECT_GE(r.rows[0].duo.bandwidth_gb_per_s, r.bandwidth_before_gb_per_s);
+  }
+  auto jb = r.to_json();
+  EXPECT_DOUBLE_EQ(jb["rows"][1]["full"]["bandwidth_gb_per_s"].get<double>(), r.rows[1].full.bandwidth_gb_per_s);
   for (const auto& row : r.rows) {
     const int64_t total = row.tokens + o.decode_tokens;
     EXPECT_EQ(row.duo.kv_bytes, mask::kv_cache_bytes(layout.to_mask(), total, window, cfg.head_dim, 4));
