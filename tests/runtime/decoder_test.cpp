@@ -126,8 +126,9 @@ INSTANTIATE_TEST_SUITE_P(Cpu, DecoderCases,
 // ---- KV cache precision (issue 19) ----
 
 // A random tiny Llama with `kv_heads` KV heads of 4 query heads (2: GQA, 4: MHA).
-model::Model kv_test_model(int64_t kv_heads) {
+model::Model kv_test_model(int64_t kv_heads, int64_t head_dim = 16) {
   auto j = testing::tiny_config("llama");
+  j["hidden_size"] = 4 * head_dim;  // 4 query heads
   j["initializer_range"] = 0.2;
   j["num_hidden_layers"] = 3;
   j["num_key_value_heads"] = kv_heads;
@@ -303,6 +304,31 @@ TEST(DecoderRowStep, LongCacheSplitOverThreadsEqualsTheLibTorchPath) {
       for (int64_t token : {5, 9, 3}) {
         // bf16: the two paths' fp32 K/V may round to neighbouring bf16 values (see the KV tests).
         EXPECT_LT(rel_diff(fast.step(token), slow.step(token)), kv == at::kFloat ? 1e-5 : 2e-4)
+            << "kv heads " << kv_heads << " " << c10::toString(kv) << " token " << token;
+      }
+    }
+  }
+}
+
+TEST(DecoderRowStep, HeadDim64SixteenBitCachesEqualTheLibTorchPath) {
+  // Head dim 64, as in the bench and most real models: the one-token path's full stores go through
+  // the fixed-width 16-bit kernels (kernels/cpu/half_rows, 16 keys at a time) in key blocks of 2048
+  // and a split cache; bf16 and f16, GQA and MHA. A change that the one-token path alone makes for
+  // these head dims (a fused or reordered kernel) is checked here against the chunk path.
+  for (const int64_t kv_heads : {int64_t{2}, int64_t{4}}) {
+    for (const at::ScalarType kv : {at::kBFloat16, at::kHalf}) {
+      auto m = kv_test_model(kv_heads, 64);
+      ASSERT_EQ(m.config().head_dim, 64);
+      const auto lay = kv_test_layout(m);
+      const int64_t t = 2300;
+      Decoder fast(m, lay, t + 4, kv), slow(m, lay, t + 4, kv);
+      slow.use_row_step(false);
+      ASSERT_TRUE(fast.uses_row_step());
+      auto ids = random_ids(t, m.config().vocab_size, 41);
+      fast.prefill(ids, kDefaultPrefillChunk);
+      slow.prefill(ids, kDefaultPrefillChunk);
+      for (int64_t token : {7, 2, 11}) {
+        EXPECT_LT(rel_diff(fast.step(token), slow.step(token)), 2e-4)
             << "kv heads " << kv_heads << " " << c10::toString(kv) << " token " << token;
       }
     }
