@@ -133,12 +133,13 @@ BenchReport run_bench(const model::Model& model, const runtime::HeadLayout& mask
   // decode steps come at its end, minutes after its start; so each run's bound uses the better of
   // the measurements on either side of it. The buffer may only sit between runs where VmHWM can be
   // reset, else it would be their peak; there, one measurement after all runs serves every run.
+  auto measure = [&] { return measure_read_bandwidth(opts.bandwidth_mib << 20).read_gb_per_s; };
   r.peak_per_side = reset_peak_rss();
-  if (r.peak_per_side) r.bandwidth_before_gb_per_s = measure_read_bandwidth(opts.bandwidth_mib << 20).read_gb_per_s;
+  if (r.peak_per_side) r.bandwidth_before_gb_per_s = measure();
   double last_gb_per_s = r.bandwidth_before_gb_per_s;
   auto bracket = [&](BenchSide& s) {
     if (!r.peak_per_side) return;
-    const double now = measure_read_bandwidth(opts.bandwidth_mib << 20).read_gb_per_s;
+    const double now = measure();
     s.bandwidth_gb_per_s = std::max(last_gb_per_s, now);
     last_gb_per_s = now;
   };
@@ -173,8 +174,7 @@ BenchReport run_bench(const model::Model& model, const runtime::HeadLayout& mask
   }
   // Bandwidth last (the last run's bracket where there is one): its buffer must not raise the peak
   // resident memory of the runs.
-  r.bandwidth_after_gb_per_s =
-      r.peak_per_side ? last_gb_per_s : measure_read_bandwidth(opts.bandwidth_mib << 20).read_gb_per_s;
+  r.bandwidth_after_gb_per_s = r.peak_per_side ? last_gb_per_s : measure();
   r.bandwidth_gb_per_s = std::max(r.bandwidth_before_gb_per_s, r.bandwidth_after_gb_per_s);
   for (auto& row : r.rows) {
     for (BenchSide* s : {&row.full, &row.duo}) {

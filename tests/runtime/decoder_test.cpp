@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <initializer_list>
 #include <string>
 #include <utility>
 #include <vector>
@@ -288,26 +289,32 @@ TEST(DecoderRowStep, EqualsTheLibTorchPathForEveryArchitectureAndWeightDtype) {
   }
 }
 
+// Prefills `t` random tokens (seed `seed`) into a decoder on the one-token path and one on the
+// chunk path, then steps both through `tokens`: logits within `tol` of each other at every step.
+void expect_one_token_path_matches(const model::Model& m, at::ScalarType kv, int64_t t, int64_t seed,
+                                   std::initializer_list<int64_t> tokens, double tol) {
+  const auto lay = kv_test_layout(m);
+  Decoder fast(m, lay, t + 4, kv), slow(m, lay, t + 4, kv);
+  slow.use_row_step(false);
+  ASSERT_TRUE(fast.uses_row_step());
+  auto ids = random_ids(t, m.config().vocab_size, seed);
+  fast.prefill(ids, kDefaultPrefillChunk);
+  slow.prefill(ids, kDefaultPrefillChunk);
+  for (int64_t token : tokens) {
+    EXPECT_LT(rel_diff(fast.step(token), slow.step(token)), tol)
+        << "kv heads " << m.config().n_kv_heads << " head dim " << m.config().head_dim << " "
+        << c10::toString(kv) << " token " << token;
+  }
+}
+
 TEST(DecoderRowStep, LongCacheSplitOverThreadsEqualsTheLibTorchPath) {
   // 2300 cached tokens: one full head per layer is split over the threads (decode_rows merges the
   // splits' softmax states), GQA and MHA, bf16 and fp32 caches, streaming rings long since wrapped.
-  for (const int64_t kv_heads : {int64_t{2}, int64_t{4}}) {
-    for (const at::ScalarType kv : {at::kFloat, at::kBFloat16}) {
-      auto m = kv_test_model(kv_heads);
-      const auto lay = kv_test_layout(m);
-      const int64_t t = 2300;
-      Decoder fast(m, lay, t + 4, kv), slow(m, lay, t + 4, kv);
-      slow.use_row_step(false);
-      auto ids = random_ids(t, m.config().vocab_size, 37);
-      fast.prefill(ids, kDefaultPrefillChunk);
-      slow.prefill(ids, kDefaultPrefillChunk);
-      for (int64_t token : {5, 9, 3}) {
-        // bf16: the two paths' fp32 K/V may round to neighbouring bf16 values (see the KV tests).
-        EXPECT_LT(rel_diff(fast.step(token), slow.step(token)), kv == at::kFloat ? 1e-5 : 2e-4)
-            << "kv heads " << kv_heads << " " << c10::toString(kv) << " token " << token;
-      }
-    }
-  }
+  // bf16: the two paths' fp32 K/V may round to neighbouring bf16 values (see the KV tests).
+  for (const int64_t kv_heads : {int64_t{2}, int64_t{4}})
+    for (const at::ScalarType kv : {at::kFloat, at::kBFloat16})
+      expect_one_token_path_matches(kv_test_model(kv_heads), kv, 2300, 37, {5, 9, 3},
+                                    kv == at::kFloat ? 1e-5 : 2e-4);
 }
 
 TEST(DecoderRowStep, HeadDim64SixteenBitCachesEqualTheLibTorchPath) {
@@ -319,18 +326,7 @@ TEST(DecoderRowStep, HeadDim64SixteenBitCachesEqualTheLibTorchPath) {
     for (const at::ScalarType kv : {at::kBFloat16, at::kHalf}) {
       auto m = kv_test_model(kv_heads, 64);
       ASSERT_EQ(m.config().head_dim, 64);
-      const auto lay = kv_test_layout(m);
-      const int64_t t = 2300;
-      Decoder fast(m, lay, t + 4, kv), slow(m, lay, t + 4, kv);
-      slow.use_row_step(false);
-      ASSERT_TRUE(fast.uses_row_step());
-      auto ids = random_ids(t, m.config().vocab_size, 41);
-      fast.prefill(ids, kDefaultPrefillChunk);
-      slow.prefill(ids, kDefaultPrefillChunk);
-      for (int64_t token : {7, 2, 11}) {
-        EXPECT_LT(rel_diff(fast.step(token), slow.step(token)), 2e-4)
-            << "kv heads " << kv_heads << " " << c10::toString(kv) << " token " << token;
-      }
+      expect_one_token_path_matches(m, kv, 2300, 41, {7, 2, 11}, 2e-4);
     }
   }
 }
