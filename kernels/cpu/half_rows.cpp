@@ -120,7 +120,7 @@ __attribute__((target("avx512f"))) void dot_rows_fixed(const float* q, int64_t m
   int64_t j = 0;
   for (; j + 16 <= n; j += 16) {
     const uint16_t* kj = k + j * ldk;
-    for (int64_t t = 0; t < 16; ++t) prefetch_row_ahead(k, j + t, ahead, n, ldk, 2 * d);  // prefetch.h
+    prefetch_rows(k, j + ahead, 16, ldk, 2 * d);  // prefetch.h
     for (int64_t r = 0; r < m; ++r) {
       const float* qr = q + r * d;
       __m512 qv[kChunks];
@@ -160,10 +160,7 @@ __attribute__((target("avx512f"))) void accumulate_rows_fixed(const float* p, in
     }
     int64_t j = 0;
     for (; j + 2 <= n; j += 2) {
-      if (r == 0) {  // prefetch.h
-        prefetch_row_ahead(v, j, ahead, n, ldv, 2 * d);
-        prefetch_row_ahead(v, j + 1, ahead, n, ldv, 2 * d);
-      }
+      if (r == 0 && j % 16 == 0) prefetch_rows(v, j + ahead, 16, ldv, 2 * d);  // prefetch.h
       const float w0 = pr[j], w1 = pr[j + 1];
       if (w0 == 0.0f && w1 == 0.0f) continue;  // masked keys
       const __m512 x0 = _mm512_set1_ps(w0), x1 = _mm512_set1_ps(w1);
