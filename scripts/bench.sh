@@ -5,7 +5,7 @@
 #   scripts/bench.sh                      all of them (tens of minutes on 2 cores)
 #   scripts/bench.sh tokenizer attention  only these
 # Extra arguments per program: FORWARD_ARGS, ATTENTION_ARGS, TOKENIZER_ARGS, TRAIN_ARGS, DECODE_ARGS,
-# STEP_ARGS, STREAM_ARGS.
+# STEP_ARGS, STREAM_ARGS, GEMM_ARGS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -13,7 +13,7 @@ bash scripts/fixtures.sh
 BUILD_DIR=build-bench bash scripts/build.sh -DDUO_BENCH=ON
 export DUO_FIXTURES=${DUO_FIXTURES:-$HOME/.cache/duo/fixtures}
 which=("$@")
-[ ${#which[@]} -gt 0 ] || which=(tokenizer forward attention train decode step stream)
+[ ${#which[@]} -gt 0 ] || which=(tokenizer forward attention train decode step stream gemm)
 for b in "${which[@]}"; do
   echo "=== $b"
   case "$b" in
@@ -25,7 +25,8 @@ for b in "${which[@]}"; do
                  ${DECODE_ARGS:---contexts 4096,16384,32768} --out outputs/bench/decode.json ;;
     step)      ./build-bench/decode_step_bench ${STEP_ARGS:---context 4096 --rounds 64} ;;
     stream)    ./build-bench/decode_stream_bench ${STREAM_ARGS:---tokens 32768 --rounds 8} ;;
-    *) echo "unknown benchmark '$b'; expected tokenizer, forward, attention, train, decode, step or stream" >&2
+    gemm)      ./build-bench/gemm_bench ${GEMM_ARGS:---rows 4096 --rounds 7} ;;
+    *) echo "unknown benchmark '$b'; expected tokenizer, forward, attention, train, decode, step, stream or gemm" >&2
        exit 2 ;;
   esac
 done

@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "kernels/cpu/flash_common.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/half_rows.h"
 #include "kernels/cpu/online_softmax.h"
 #include "kernels/cpu/task_pool.h"
@@ -137,7 +138,7 @@ void fold_keys(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& va
     if (!direct) {
       kb = kraw.to(ct);
       vb = vraw.to(ct);
-      at::mm_out(s, qr, kb.t());
+      gemm_out(s, qr, kb.t());  // [rows, nb]
     }
     const BlockState state = mask_scores(sp, r0, rows, b0, nb, key_pos, contiguous, in, p.mask);
     if (state == BlockState::kEmpty) continue;  // the rows see none of these keys (a decode row's own future, say)
@@ -153,7 +154,7 @@ void fold_keys(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& va
         continue;
       }
     }
-    orows.addmm_(s, vb);
+    gemm_out(orows, s, vb, 1.0f);  // orows += s vb
   }
 }
 

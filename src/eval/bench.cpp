@@ -9,12 +9,14 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/blas_info.h"
 #include "core/error.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/memory.h"
 #include "core/threads.h"
 #include "eval/system_stats.h"
+#include "kernels/cpu/gemm.h"
 #include "runtime/decoder.h"
 
 namespace duo::eval {
@@ -210,6 +212,8 @@ nlohmann::json BenchReport::to_json() const {
           {"weight_dtype", weight_dtype},
           {"threads", threads},
           {"thread_env", core::thread_env_summary()},
+          {"gemm", kernels::cpu::gemm_summary()},
+          {"blas", core::blas_summary()},
           {"sparsity", sparsity},
           {"weight_bytes_per_token", weight_bytes},
           {"rss_before_runs_bytes", rss_before_bytes},
@@ -228,9 +232,10 @@ nlohmann::json BenchReport::to_json() const {
 std::string BenchReport::table() const {
   std::string out = fmt::format(
       "model {} | mask {} (sparsity {:.3f}) | KV {} | weights {} | {} threads | read bandwidth {:.1f} GB/s (before "
-      "{:.1f}, after {:.1f}) | weights {:.1f} MiB/token\n",
+      "{:.1f}, after {:.1f}) | weights {:.1f} MiB/token | gemm {} | BLAS {}\n",
       model, mask, sparsity, kv_dtype, weight_dtype, threads, bandwidth_gb_per_s, bandwidth_before_gb_per_s, bandwidth_after_gb_per_s,
-      mib(weight_bytes));
+      mib(weight_bytes), kernels::cpu::gemm_summary(),
+      core::openblas_core().empty() ? "not OpenBLAS" : "OpenBLAS " + core::openblas_core());
   out += fmt::format("{:>7} {:>5} {:>10} {:>10} {:>11} {:>10} {:>9} {:>6} {:>12} {:>10} {:>10}\n", "tokens", "heads",
                      "prefill_s", "prefill_cpu", "decode_ms", "decode_cpu", "bound_ms", "GB/s", "read_MiB/tok", "kv_MiB",
                      "peak_MiB");

@@ -36,8 +36,9 @@ struct ParamOptions {
 };
 
 // y = x W^T + b for x [T, in], W [out, in], in x's dtype. One row (decoding) is a matrix-vector
-// product on duo's own kernels (fp32 W, or bf16/f16 W read in 16 bits); more rows go to
-// at::linear, with a W stored in another dtype than x widened for the call.
+// product on duo's own kernels (fp32 W, or bf16/f16 W read in 16 bits); more rows without
+// gradients in fp32 go to kernels::cpu::gemm_out (oneDNN's sgemm where available), the rest to
+// at::linear; a W stored in another dtype than x is widened for the call.
 at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b = {});
 
 struct LinearImpl : torch::nn::Module {

@@ -15,6 +15,7 @@
 #include "common/passkey_tokenizer.h"
 #include "common/tiny_checkpoint.h"
 #include "core/atomic_file.h"
+#include "kernels/cpu/gemm.h"
 #include "mask/binarize.h"
 #include "mask/gate_table.h"
 #include "mask/kv_budget.h"
@@ -284,6 +285,25 @@ TEST(RuntimeCli, ThreadPoolWaitSettings) {
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(nlohmann::json::parse(core::read_file(dir / "b.json"))["thread_env"],
             "GOMP_SPINCOUNT=- OMP_WAIT_POLICY=passive OPENBLAS_THREAD_TIMEOUT=9");
+}
+
+// The matrix-product backend (kernels/cpu/gemm.h): DUO_GEMM picks it, `duo threads --env` and
+// bench's JSON name it, and a bad value is one error line.
+TEST(RuntimeCli, GemmBackendSetting) {
+  auto r = testing::duo_cli("threads --env", DUO_SOURCE_DIR, "DUO_GEMM=blas");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("gemm: BLAS (at::mm)\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("blas: "), std::string::npos) << r.out;
+  r = testing::duo_cli("threads --env", DUO_SOURCE_DIR, "DUO_GEMM=mkl");
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("DUO_GEMM: expected 'blas' or 'onednn'; got 'mkl'"), std::string::npos) << r.out;
+  if (!kernels::cpu::onednn_available()) return;
+  auto dir = testing::temp_dir("cli_rt_gemm");
+  const std::string args = "bench --model tiny-llama --mask random:0.5 --contexts 8 --decode-tokens 1 --threads 1 "
+                           "--bandwidth-mib 4 -q --out '" + (dir / "b.json").string() + "'";
+  r = testing::duo_cli(args, DUO_SOURCE_DIR, "env -u DUO_GEMM");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(core::read_file(dir / "b.json"))["gemm"].get<std::string>().rfind("oneDNN ", 0), 0u);
 }
 
 }  // namespace

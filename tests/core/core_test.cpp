@@ -3,8 +3,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <strings.h>
 
 #include "core/atomic_file.h"
+#include "core/blas_info.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/threads.h"
@@ -52,6 +54,19 @@ TEST(Core, SetThreadsAlsoSizesOpenBlas) {
   EXPECT_EQ(duo::core::blas_threads(), 1);
   duo::core::set_threads(2);
   EXPECT_EQ(duo::core::blas_threads(), 2);
+}
+
+// OpenBLAS reports the kernel set it runs, which is the one OPENBLAS_CORETYPE names when set
+// (this project's machines set it: docs/method.md, "Matrix products").
+TEST(Core, OpenBlasReportsItsKernelSet) {
+  const std::string core = duo::core::openblas_core();
+  if (core.empty()) GTEST_SKIP() << "BLAS is not OpenBLAS";
+  EXPECT_NE(duo::core::blas_summary().find(", kernels " + core + " (OPENBLAS_CORETYPE="), std::string::npos)
+      << duo::core::blas_summary();
+  const char* env = std::getenv("OPENBLAS_CORETYPE");
+  if (env != nullptr) {
+    EXPECT_EQ(strcasecmp(core.c_str(), env), 0) << core << " vs OPENBLAS_CORETYPE=" << env;
+  }
 }
 
 TEST(Core, FormatDuration) {
