@@ -4,8 +4,9 @@
 // Layout (batch 1): q [Hq, T, D], k and v [Hkv, T, D], Hq = G * Hkv; query head h uses KV head
 // h / G. The G query heads of a KV head are processed together (rows ordered (t, g)), so each
 // K/V block is read once for the group and repeated K/V are never materialized. Scores are
-// computed by BLAS on tiles of q_rows x k_block; softmax is online (running max and sum) in
-// fp32 (fp64 for double inputs; bf16 inputs are widened to fp32). Memory O(T * D) per head.
+// computed by matrix products (kernels/cpu/gemm.h) on tiles of q_rows x k_block; softmax is
+// online (running max and sum) in fp32 (fp64 for double inputs; bf16 inputs are widened to fp32).
+// Memory O(T * D) per head.
 // Streaming heads visit only the sink keys and the recent band (block-sparse): work
 // O(T * (sink + recent + block)). Masks (kernels/attention_mask.h) are applied per element only on
 // blocks that cut the mask boundary.

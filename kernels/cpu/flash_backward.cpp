@@ -18,6 +18,7 @@
 #include "core/error.h"
 #include "kernels/cpu/flash_attention.h"
 #include "kernels/cpu/flash_common.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/task_pool.h"
 #include "kernels/cpu/vec_math.h"
 
@@ -122,15 +123,16 @@ void chunk_backward(const KeyChunk& chunk, const AttentionParams& p, const Group
       const at::Tensor qb = qh.narrow(0, r0, rows);    // [M, D]
       const at::Tensor dob = doh.narrow(0, r0, rows);  // [M, D]
       at::Tensor s = scratch_view(s_buf, rows, n), dp = scratch_view(dp_buf, rows, n);  // [M, n]
-      at::mm_out(s, qb, kb.t());
+      gemm_out(s, qb, kb.t());
       T* sp = s.data_ptr<T>();
       if (state == BlockState::kPartial) mask_tile(sp, rows, n, g, q0, k0, mask);
       tile_probs(sp, rows, n, lse + r0);
-      dv.addmm_(s.t(), dob);
-      at::mm_out(dp, dob, vb.t());
+      gemm_out(dv, s.t(), dob, 1.0f);
+      gemm_out(dp, dob, vb.t());
       tile_dscores(sp, dp.data_ptr<T>(), rows, n, delta + r0);
-      dk.addmm_(s.t(), qb);
-      dq.narrow(0, r0 - dq_r0, rows).addmm_(s, kb);
+      gemm_out(dk, s.t(), qb, 1.0f);
+      at::Tensor dq_rows = dq.narrow(0, r0 - dq_r0, rows);
+      gemm_out(dq_rows, s, kb, 1.0f);
     }
   }
 }

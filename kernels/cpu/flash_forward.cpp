@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "kernels/cpu/flash_attention.h"
 #include "kernels/cpu/flash_common.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/online_softmax.h"
 #include "kernels/cpu/task_pool.h"
 
@@ -54,7 +55,7 @@ void forward_task(const QueryTask& task, const AttentionParams& p, int64_t g, co
       const BlockState state = block_state(mask, task.q0, task.q1, k0, k1);
       if (state == BlockState::kEmpty) continue;
       at::Tensor s = scratch_view(scratch, rows, n);  // [M, n]
-      at::mm_out(s, qb, kh.narrow(0, k0, n).t());
+      gemm_out(s, qb, kh.narrow(0, k0, n).t());
       T* sp = s.data_ptr<T>();
       if (state == BlockState::kPartial) mask_tile(sp, rows, n, g, task.q0, k0, mask);
       online_update<T>(sp, rows, n, m.data(), l.data(), o, s, vh.narrow(0, k0, n));

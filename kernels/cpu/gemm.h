@@ -1,5 +1,5 @@
-// Single-precision matrix products of the CPU inference paths (prefill projections and MLP, the
-// chunked-prefill attention tiles): oneDNN's sgemm where the process has it, BLAS otherwise.
+// Single-precision matrix products of the CPU paths (projections and MLP without gradients, the
+// tiles of the attention kernels): oneDNN's sgemm where the process has it, BLAS otherwise.
 //
 // LibTorch 1.13 runs fp32 matmuls on the BLAS it links (Debian: OpenBLAS 0.3.21). Debian's
 // LibTorch also links oneDNN (package libdnnl2, 2.6), whose sgemm JIT-compiles kernels for the
@@ -12,7 +12,9 @@
 //
 // Both compute the same fp32 product (fp32 inputs, fp32 accumulation); results differ only in
 // rounding (summation order). Inside a parallel region (run_tasks) oneDNN, like BLAS there, runs
-// on the calling thread only. Gradients (autograd) never come here: training keeps at::linear.
+// on the calling thread only, so a tile's result depends on its shapes alone (the flash backward
+// stays bitwise the same for any thread count). Products under autograd (gate training's
+// projections) never come here: they keep at::linear; the attention kernels' tiles do.
 //
 // DUO_GEMM=blas in the environment (or set_gemm_backend) keeps every product on BLAS.
 #pragma once

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/vec_math.h"
 
 namespace duo::kernels::cpu {
@@ -42,13 +43,13 @@ void online_rescale(T* s, int64_t rows, int64_t n, T* m, T* l, at::Tensor& o) {
   online_rescale<T>(s, rows, n, m, l, o.data_ptr<T>(), o.size(1));
 }
 
-// online_rescale, then o += P vb with BLAS. p_view: the memory of s as an at::Tensor [rows, n];
+// online_rescale, then o += P vb (kernels/cpu/gemm.h). p_view: the memory of s as an at::Tensor [rows, n];
 // vb [n, D].
 template <typename T>
 void online_update(T* s, int64_t rows, int64_t n, T* m, T* l, at::Tensor& o, const at::Tensor& p_view,
                    const at::Tensor& vb) {
   online_rescale<T>(s, rows, n, m, l, o);
-  o.addmm_(p_view, vb);
+  gemm_out(o, p_view, vb, 1.0f);
 }
 
 // O /= l per row; lse = m + log(l).

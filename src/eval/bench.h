@@ -1,7 +1,8 @@
 // Efficiency benchmark: full attention and a head mask side by side in one process, per context
 // length: prefill time, decode ms/token (median over steps), KV-cache bytes, peak resident memory
-// and the ratios; plus a read bandwidth measured in the same run, so that decode time can be
-// compared with (bytes read per token) / bandwidth.
+// and the ratios; plus the decode step's bandwidth bound: the time of a plain read of the bytes a
+// step reads, timed alternately with the steps (so a shared machine's drift hits both alike).
+// The read bandwidth of 1 GiB sums before and after each run is reported beside it.
 //
 // Bytes read per decoded token = weight bytes (every parameter except the embedding table, of
 // which one row is read; a tied table counts once, as the LM head) + the KV bytes that hold
@@ -61,9 +62,15 @@ struct BenchSide {
   int64_t kv_used_bytes = 0;         // K/V slots holding tokens after decoding
   int64_t peak_rss_bytes = 0;        // VmHWM after this run
   int64_t bytes_per_token = 0;       // weights + kv_used_bytes
-  double bandwidth_gb_per_s = 0.0;   // read bandwidth around this run: the larger of the
-                                     // measurements right before and right after it
-  double bound_ms = 0.0;             // bytes_per_token / bandwidth_gb_per_s
+  // The bound: a plain read (kernels/cpu/stream_read.h) of the bytes a decode step reads (the
+  // weight matrices and the KV cache in use), timed after every decode step; median.
+  int64_t read_bytes = 0;            // bytes of that read (weights but the untied embedding + KV in use)
+  double read_ms = 0.0;              // median time of that read
+  double bound_ms = 0.0;             // read_ms scaled to bytes_per_token
+  // The 1 GiB sums (eval/system_stats.h) around this run, as a second, coarser reference: the
+  // larger of the measurements right before and right after it, and bytes_per_token at that rate.
+  double bandwidth_gb_per_s = 0.0;
+  double sum_bound_ms = 0.0;
   bool ran = false;
 };
 

@@ -103,6 +103,10 @@ float stream_sum(const void* p, int64_t n, kc::RowType type) {
   return stream_sum_reference(p, n, type);
 }
 
+double kv_bytes_total(int64_t layers, int64_t kv_heads, int64_t head_elems, int64_t elem) {
+  return 2.0 * static_cast<double>(layers * kv_heads * head_elems * elem);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -190,18 +194,23 @@ int main(int argc, char** argv) {
       });
   };
 
+  // What duo bench's bandwidth bound measures (eval/system_stats.h): at::sum over one fp32 buffer,
+  // here of the cache's size.
+  const at::Tensor flat = at::ones({static_cast<int64_t>(kv_bytes_total(layers, kv_heads, head_elems, elem) / 4)});
+  volatile float sum_sink = 0.0f;
   struct Side {
     const char* name;
     std::function<void()> run;
     double bytes;
     std::vector<double> ms;
   };
-  const double kv_bytes = 2.0 * static_cast<double>(layers * kv_heads * head_elems * elem);
+  const double kv_bytes = kv_bytes_total(layers, kv_heads, head_elems, elem);
   std::vector<Side> sides = {{"attention", attention, kv_bytes, {}},
                              {"stream", [&] { stream(true); }, kv_bytes, {}},
                              {"K pass", k_pass, kv_bytes / 2, {}},
                              {"V pass", v_pass, kv_bytes / 2, {}},
-                             {"K stream", [&] { stream(false); }, kv_bytes / 2, {}}};
+                             {"K stream", [&] { stream(false); }, kv_bytes / 2, {}},
+                             {"at::sum", [&] { sum_sink += flat.sum().item<float>(); }, kv_bytes, {}}};
   for (int r = -1; r < rounds; ++r)  // round -1: warm-up
     for (auto& side : sides) {
       const double t0 = now_ms();
@@ -214,8 +223,10 @@ int main(int argc, char** argv) {
              kc::cpu_has_avx512f() ? "yes" : "no");
   for (const auto& side : sides)
     fmt::print("  {:>9}: {:8.2f} ms  {:6.1f} GB/s\n", side.name, median(side.ms), side.bytes / (median(side.ms) * 1e6));
-  fmt::print("  attention / stream {:.2f}, K pass / K stream {:.2f}, V pass / K stream {:.2f}\n",
+  fmt::print("  attention / stream {:.2f}, K pass / K stream {:.2f}, V pass / K stream {:.2f}, attention / at::sum "
+             "{:.2f}, stream / at::sum {:.2f}\n",
              median(sides[0].ms) / median(sides[1].ms), median(sides[2].ms) / median(sides[4].ms),
-             median(sides[3].ms) / median(sides[4].ms));
+             median(sides[3].ms) / median(sides[4].ms), median(sides[0].ms) / median(sides[5].ms),
+             median(sides[1].ms) / median(sides[5].ms));
   return sink[0] == 12345.0f ? 1 : 0;  // keeps the reads observable
 }

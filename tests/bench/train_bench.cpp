@@ -35,6 +35,7 @@
 #include <ctime>
 
 #include "core/threads.h"
+#include "kernels/cpu/gemm.h"
 #include "model/model.h"
 #include "model/preset.h"
 #include "train/two_way.h"
@@ -58,13 +59,20 @@ double cpu_seconds() {
   return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-double matmul_gflops() {
+// 2048^3 fp32, best of 3: at::mm (BLAS) when !duo_gemm, else kernels::cpu::gemm_out (oneDNN where
+// available, or BLAS under DUO_GEMM=blas).
+double matmul_gflops(bool duo_gemm) {
   auto a = at::randn({2048, 2048}), b = at::randn({2048, 2048});
-  at::mm(a, b);
+  auto c = at::empty({2048, 2048});
+  auto run = [&] {
+    if (duo_gemm) duo::kernels::cpu::gemm_out(c, a, b);
+    else at::mm_out(c, a, b);
+  };
+  run();
   double best = 1e9;
   for (int i = 0; i < 3; ++i) {
     auto t0 = std::chrono::steady_clock::now();
-    auto c = at::mm(a, b);
+    run();
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   }
   return 2.0 * 2048.0 * 2048.0 * 2048.0 / best / 1e9;
@@ -130,9 +138,10 @@ int main(int argc, char** argv) {
     std::printf("\n");
     return 0;
   }
-  const double mm = matmul_gflops();
-  std::printf("threads %d, plain matmul %.1f GFLOP/s (2048^3 fp32, best of 3), keep attention %d\n", n, mm,
-              keep_attention);
+  const double mm = matmul_gflops(false);
+  std::printf("threads %d, plain matmul %.1f GFLOP/s (at::mm, 2048^3 fp32, best of 3; the bound's rate), duo's "
+              "products %.1f GFLOP/s (%s), keep attention %d\n",
+              n, mm, matmul_gflops(true), duo::kernels::cpu::gemm_summary().c_str(), keep_attention);
   std::vector<std::pair<std::string, int64_t>> runs;
   for (auto t : sizes) runs.emplace_back("big", t);
   if (long_t > 0) runs.emplace_back("small", long_t);
