@@ -43,8 +43,8 @@ void online_rescale(T* s, int64_t rows, int64_t n, T* m, T* l, at::Tensor& o) {
   online_rescale<T>(s, rows, n, m, l, o.data_ptr<T>(), o.size(1));
 }
 
-// online_rescale, then o += P vb (kernels/cpu/gemm.h). p_view: the memory of s as an at::Tensor [rows, n];
-// vb [n, D].
+// online_rescale, then o += P vb (kernels/cpu/gemm.h). p_view: the memory of s as an at::Tensor
+// [rows, n]; vb [n, D].
 template <typename T>
 void online_update(T* s, int64_t rows, int64_t n, T* m, T* l, at::Tensor& o, const at::Tensor& p_view,
                    const at::Tensor& vb) {

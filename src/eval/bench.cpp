@@ -247,7 +247,8 @@ nlohmann::json BenchReport::to_json() const {
                      {"decode_speedup_over_bytes_ratio", ratio(speedup, bytes_ratio)},
                      {"full_decode_over_bandwidth_bound", ratio(row.full.decode_ms_per_token, row.full.bound_ms)},
                      {"duo_decode_over_bandwidth_bound", ratio(row.duo.decode_ms_per_token, row.duo.bound_ms)},
-                     {"full_decode_over_sum_bandwidth_bound", ratio(row.full.decode_ms_per_token, row.full.sum_bound_ms)},
+                     {"full_decode_over_sum_bandwidth_bound",
+                      ratio(row.full.decode_ms_per_token, row.full.sum_bound_ms)},
                      {"prefill_speedup", ratio(row.full.prefill_seconds, row.duo.prefill_seconds)},
                      {"kv_bytes_ratio", ratio(static_cast<double>(row.duo.kv_bytes), static_cast<double>(row.full.kv_bytes))}};
     }

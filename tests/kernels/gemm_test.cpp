@@ -90,7 +90,9 @@ TEST_P(Gemm, OtherLayoutsFallBackCorrectly) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Gemm, ::testing::Values(kc::GemmBackend::kBlas, kc::GemmBackend::kOneDnn),
-                         [](const auto& info) { return std::string(info.param == kc::GemmBackend::kBlas ? "Blas" : "OneDnn"); });
+                         [](const auto& info) {
+                           return std::string(info.param == kc::GemmBackend::kBlas ? "Blas" : "OneDnn");
+                         });
 
 TEST(GemmBackend, SummaryNamesTheBackend) {
   const kc::GemmBackend saved = kc::gemm_backend();

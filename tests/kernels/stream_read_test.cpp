@@ -40,7 +40,8 @@ TEST(StreamRead, ReadsEveryByteOfEveryRangeOnce) {
   }
   EXPECT_EQ(kc::stream_read(ranges), want);
   // One byte changed anywhere in a range changes the checksum: nothing is skipped.
-  for (int64_t at : {int64_t{5}, int64_t{1000 + 4098}, int64_t{64 + (int64_t{1} << 20) + 8}, int64_t{64 + (int64_t{2} << 20) + 332}}) {
+  const int64_t mib = int64_t{1} << 20;
+  for (int64_t at : {int64_t{5}, int64_t{1000 + 4098}, 64 + mib + 8, 64 + 2 * mib + 332}) {
     buf[static_cast<size_t>(at)] ^= 0x10;
     EXPECT_NE(kc::stream_read(ranges), want) << "byte " << at;
     buf[static_cast<size_t>(at)] ^= 0x10;
