@@ -44,4 +44,8 @@ std::string gemm_summary();
 // NaN, are ignored). Other layouts and dtypes go to at::mm_out / at::addmm_ (BLAS).
 void gemm_out(at::Tensor& c, const at::Tensor& a, const at::Tensor& b, float beta = 0.0f);
 
+// Whether gemm_out(c, a, b) runs on oneDNN (the backend is oneDNN, the dtypes fp32, the sizes
+// non-zero and every layout one it reads in place), rather than falling back to BLAS.
+bool onednn_runs(const at::Tensor& c, const at::Tensor& a, const at::Tensor& b);
+
 }  // namespace duo::kernels::cpu

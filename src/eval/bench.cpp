@@ -32,9 +32,9 @@ double now_seconds() {
 // Keeps the plain reads observable.
 volatile uint64_t read_checksum = 0;
 
-// The memory a decode step reads: every weight matrix but an untied embedding table (of which a
-// step reads one row), and each cache store's slots that hold tokens (kernels::cpu::RowGroup).
-std::vector<kernels::cpu::ByteRange> step_ranges(const model::Model& model, const runtime::SplitKVCache& cache) {
+}  // namespace
+
+std::vector<kernels::cpu::ByteRange> decode_step_ranges(const model::Model& model, const runtime::SplitKVCache& cache) {
   std::vector<kernels::cpu::ByteRange> out;
   for (const auto& [name, t] : model.named_weights()) {
     if (name == "model.embed_tokens.weight" && !model.config().tie_word_embeddings) continue;
@@ -55,6 +55,8 @@ std::vector<kernels::cpu::ByteRange> step_ranges(const model::Model& model, cons
   }
   return out;
 }
+
+namespace {
 
 BenchSide run_side(const model::Model& model, const runtime::HeadLayout& layout, int64_t tokens,
                    const BenchOptions& opts, int64_t weight_bytes) {
@@ -78,7 +80,7 @@ BenchSide run_side(const model::Model& model, const runtime::HeadLayout& layout,
     next = dec.step(next).argmax().item<int64_t>();
     ms.push_back(1000.0 * (now_seconds() - t0));
     cpu += process_cpu_seconds() - c0;
-    const std::vector<kernels::cpu::ByteRange> ranges = step_ranges(model, dec.cache());
+    const std::vector<kernels::cpu::ByteRange> ranges = decode_step_ranges(model, dec.cache());
     t0 = now_seconds();
     read_checksum = read_checksum + kernels::cpu::stream_read(ranges);
     read_ms.push_back(1000.0 * (now_seconds() - t0));

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/stream_read.h"
 #include "model/model.h"
 #include "runtime/decoder.h"
 #include "runtime/head_layout.h"
@@ -106,5 +107,10 @@ BenchReport run_bench(const model::Model& model, const runtime::HeadLayout& mask
 
 // Bytes one decoded token reads from the weights (see the file comment).
 int64_t weight_bytes_per_token(const model::Model& model);
+
+// The memory a decode step reads, as the bound's plain read reads it: every weight matrix but an
+// untied embedding table (of which a step reads one row), and each cache store's slots as the
+// one-token path visits them (SplitKVCache::row_groups: a full store's tokens, a ring's slots).
+std::vector<kernels::cpu::ByteRange> decode_step_ranges(const model::Model& model, const runtime::SplitKVCache& cache);
 
 }  // namespace duo::eval

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 
+#include "attention/attention.h"
 #include "common/passkey_tokenizer.h"
 #include "core/error.h"
 #include "eval/bench.h"
@@ -11,6 +13,7 @@
 #include "eval/system_stats.h"
 #include "mask/kv_budget.h"
 #include "mask/random_mask.h"
+#include "runtime/decoder.h"
 #include "runtime/head_layout.h"
 
 namespace duo::eval {
@@ -33,6 +36,56 @@ TEST(Bench, KvBytesFollowTheKvDtype) {
     EXPECT_EQ(r.kv_dtype, model::dtype_name(dt));
     EXPECT_EQ(r.rows[0].duo.kv_bytes, mask::kv_cache_bytes(layout.to_mask(), 42, window, cfg.head_dim, 2));
     EXPECT_EQ(r.rows[0].full.kv_bytes, mask::kv_cache_bytes_full(cfg.n_layers, cfg.n_kv_heads, 42, cfg.head_dim, 2));
+  }
+}
+
+// The bound's plain read covers exactly the memory a step reads: its checksum equals one computed
+// here from the weights and the cache's own views (each head's slots), for a 16-bit cache whose
+// rings are not yet full (10 tokens, 12 slots) and full (40 tokens).
+TEST(Bench, StepRangesAreTheWeightsAndTheCacheInUse) {
+  auto model = model::Model::random(model::ModelConfig::from_json(testing::eval_model_config(96)), 3);
+  const auto& cfg = model.config();
+  const StreamWindow window{4, 8};
+  const auto layout = runtime::HeadLayout::from_mask(mask::random_mask(cfg.n_layers, cfg.n_kv_heads, 0.5, 0), window);
+  auto plain = [](const void* p, int64_t n) {  // stream_read.h's checksum, computed plainly
+    const auto* b = static_cast<const unsigned char*>(p);
+    uint64_t sum = 0;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t w;
+      std::memcpy(&w, b + i, 8);
+      sum += w;
+    }
+    for (; i < n; ++i) sum += b[i];
+    return sum;
+  };
+  for (int64_t tokens : {10, 40}) {
+    runtime::Decoder dec(model, layout, tokens, at::kBFloat16);
+    dec.prefill(at::arange(3, 3 + tokens, at::kLong), /*chunk=*/16);
+    uint64_t want = 0;
+    int64_t bytes = 0;
+    for (const auto& [name, t] : model.named_weights()) {
+      if (name == "model.embed_tokens.weight" && !cfg.tie_word_embeddings) continue;
+      want += plain(t.data_ptr(), t.numel() * 4);
+      bytes += t.numel() * 4;
+    }
+    for (int64_t l = 0; l < cfg.n_layers; ++l)
+      for (auto kind : attention::kHeadKinds) {
+        const auto view = dec.cache().view(l, kind);
+        if (view.empty()) continue;
+        for (int64_t h = 0; h < view.k.size(0); ++h)
+          for (const at::Tensor* x : {&view.k, &view.v}) {
+            const at::Tensor head = (*x)[h];  // [S, D] bf16, rows contiguous
+            ASSERT_TRUE(head.is_contiguous());
+            want += plain(head.data_ptr(), head.numel() * 2);
+            bytes += head.numel() * 2;
+          }
+      }
+    const auto ranges = decode_step_ranges(model, dec.cache());
+    int64_t got_bytes = 0;
+    for (const auto& r : ranges) got_bytes += r.bytes;
+    EXPECT_EQ(got_bytes, bytes) << tokens << " tokens";
+    EXPECT_EQ(kernels::cpu::stream_read(ranges), want) << tokens << " tokens";
   }
 }
 

@@ -200,13 +200,18 @@ TEST_F(FlashAttention, BackwardMatchesAutogradReference) {
 
 // The backward sums dQ over chunks of key blocks run as parallel tasks; the chunks and the
 // order of every sum are fixed by the shapes, so gradients must be bitwise equal whatever the
-// thread count and scheduling. Hkv <= 2 gives several chunks per head (overlapping dQ rows).
+// thread count and scheduling. Hkv <= 2 gives several chunks per head (overlapping dQ rows). One
+// KV head with a single key block is a single task, run on the calling thread outside any parallel
+// region, where a multi-threaded gemm could split its sums (the last two cases: tiles whose dV / dK
+// products sum over 1024 rows into a 1000 x 128 output).
 TEST_F(FlashAttention, BackwardIsBitwiseDeterministicAcrossThreadCounts) {
   at::manual_seed(6);
   const std::vector<Case> cases = {
       {700, 1, 4, 64, 0, 0, 1, 0, 64, 32},
       {900, 2, 2, 64, 2, 16, 64, 0, 32, 48},
       {600, 2, 1, 32, 1, 8, 40, 100, 16, 16},
+      {200, 1, 4, 64, 0, 0, 1, 0, 256, 256},
+      {1000, 1, 8, 128, 0, 0, 1, 0, 1024, 1024},
   };
   for (const Case& c : cases) {
     for (const at::ScalarType dt : {at::kFloat, at::kDouble}) {

@@ -44,6 +44,7 @@ TEST_P(Gemm, RowMajorAndTransposedOperandsMatchFloat64) {
     const at::Tensor a = at::randn({m, k}), b = at::randn({k, n}), w = at::randn({n, k});  // W [n, k]
     for (const at::Tensor& bb : {b, w.t()}) {  // row-major b, and W^T read in place
       at::Tensor c = at::full({m, n}, std::numeric_limits<float>::quiet_NaN());  // beta 0 ignores old c
+      EXPECT_EQ(kc::onednn_runs(c, a, bb), GetParam() == kc::GemmBackend::kOneDnn);
       kc::gemm_out(c, a, bb);
       expect_product(c, at::zeros({m, n}), a, bb, 0.0);
     }
@@ -61,6 +62,7 @@ TEST_P(Gemm, NarrowedViewsAndAccumulation) {
   const at::Tensor q = at::randn({300, 64}), keys = at::randn({700, 64}), vals = at::randn({700, 64});
   const at::Tensor qr = q.narrow(0, 40, 200), kb = keys.narrow(0, 100, 512), vb = vals.narrow(0, 100, 512);
   at::Tensor s = at::empty({200, 512});
+  EXPECT_EQ(kc::onednn_runs(s, qr, kb.t()), GetParam() == kc::GemmBackend::kOneDnn);
   kc::gemm_out(s, qr, kb.t());
   expect_product(s, at::zeros({200, 512}), qr, kb.t(), 0.0);
   at::Tensor o = at::randn({300, 64});
@@ -79,6 +81,7 @@ TEST_P(Gemm, OtherLayoutsFallBackCorrectly) {
   const at::Tensor b = at::randn({40, 30});
   at::Tensor wide = at::zeros({50, 45});
   at::Tensor c = wide.narrow(1, 5, 30);  // row stride 45
+  EXPECT_FALSE(kc::onednn_runs(c, a, b));
   kc::gemm_out(c, a, b);
   expect_product(c, at::zeros({50, 30}), a, b, 0.0);
   EXPECT_EQ(wide.narrow(1, 0, 5).abs().sum().item<float>(), 0.0f);
@@ -87,6 +90,27 @@ TEST_P(Gemm, OtherLayoutsFallBackCorrectly) {
   at::Tensor cd = at::empty({50, 30}, at::kDouble);
   kc::gemm_out(cd, ad, bd);
   EXPECT_TRUE(at::allclose(cd, at::mm(ad, bd)));
+}
+
+// Leading dimensions larger than a row (operands and output narrowed out of wider matrices), read
+// in place by oneDNN: lda, ldb and ldc must be the real strides.
+TEST_P(Gemm, LeadingDimensionsWiderThanTheRows) {
+  at::manual_seed(4);
+  const int64_t m = 70, k = 33, n = 41;
+  const at::Tensor xa = at::randn({m, k + 9}), wb = at::randn({n, k + 5}), xb = at::randn({k, n + 7});
+  const at::Tensor a = xa.narrow(1, 3, k);        // [m, k], lda = k + 9
+  const at::Tensor bt = wb.narrow(1, 2, k).t();   // [k, n] transposed view, ld = k + 5
+  const at::Tensor bn = xb.narrow(1, 4, n);       // [k, n] row-major, ldb = n + 7
+  for (const at::Tensor& b : {bt, bn}) {
+    at::Tensor wide = at::full({m, n + 11}, 7.0f);
+    at::Tensor c = wide.narrow(1, 6, n);  // ldc = n + 11
+    EXPECT_EQ(kc::onednn_runs(c, a, b), GetParam() == kc::GemmBackend::kOneDnn);
+    const at::Tensor before = c.clone();
+    kc::gemm_out(c, a, b, 1.0f);
+    expect_product(c, before, a, b, 1.0);
+    EXPECT_TRUE(at::equal(wide.narrow(1, 0, 6), at::full({m, 6}, 7.0f)));
+    EXPECT_TRUE(at::equal(wide.narrow(1, 6 + n, 5), at::full({m, 5}, 7.0f)));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Gemm, ::testing::Values(kc::GemmBackend::kBlas, kc::GemmBackend::kOneDnn),
