@@ -90,6 +90,25 @@ bool dnnl_layout(const at::Tensor& x, char* trans, int64_t* ld) {
   return false;
 }
 
+// The arguments of a dnnl_sgemm call computing c = a b.
+struct DnnlCall {
+  char ta = 'N', tb = 'N';
+  int64_t lda = 0, ldb = 0, ldc = 0;
+};
+
+// Fills `call` and returns true when gemm_out(c, a, b) runs on oneDNN: the backend is oneDNN, the
+// dtypes fp32, the sizes non-zero, c's rows unit-stride and a and b in layouts oneDNN reads.
+bool dnnl_call(const at::Tensor& c, const at::Tensor& a, const at::Tensor& b, DnnlCall* call) {
+  const int64_t m = a.size(0), n = b.size(1), k = a.size(1);
+  const bool fp32 = a.scalar_type() == at::kFloat && b.scalar_type() == at::kFloat && c.scalar_type() == at::kFloat;
+  const bool cpu = a.device().is_cpu() && b.device().is_cpu() && c.device().is_cpu();
+  if (gemm_backend() != GemmBackend::kOneDnn || !fp32 || !cpu || m == 0 || n == 0 || k == 0 || c.stride(1) != 1 ||
+      (m > 1 && c.stride(0) < n))
+    return false;
+  call->ldc = m == 1 ? n : c.stride(0);
+  return dnnl_layout(a, &call->ta, &call->lda) && dnnl_layout(b, &call->tb, &call->ldb);
+}
+
 void blas_out(at::Tensor& c, const at::Tensor& a, const at::Tensor& b, float beta) {
   if (beta == 0.0f) {
     at::mm_out(c, a, b);
@@ -135,30 +154,21 @@ std::string gemm_summary() {
 }
 
 bool onednn_runs(const at::Tensor& c, const at::Tensor& a, const at::Tensor& b) {
-  const int64_t m = a.size(0), n = b.size(1), k = a.size(1);
-  char t = 'N';
-  int64_t ld = 0;
-  const bool fp32 = a.scalar_type() == at::kFloat && b.scalar_type() == at::kFloat && c.scalar_type() == at::kFloat;
-  const bool cpu = a.device().is_cpu() && b.device().is_cpu() && c.device().is_cpu();
-  return gemm_backend() == GemmBackend::kOneDnn && fp32 && cpu && m > 0 && n > 0 && k > 0 && c.stride(1) == 1 &&
-         (m == 1 || c.stride(0) >= n) && dnnl_layout(a, &t, &ld) && dnnl_layout(b, &t, &ld);
+  DnnlCall call;
+  return dnnl_call(c, a, b, &call);
 }
 
 void gemm_out(at::Tensor& c, const at::Tensor& a, const at::Tensor& b, float beta) {
   DUO_ASSERT(a.dim() == 2 && b.dim() == 2 && c.dim() == 2 && a.size(1) == b.size(0) && c.size(0) == a.size(0) &&
              c.size(1) == b.size(1));
-  if (!onednn_runs(c, a, b)) {
+  DnnlCall x;
+  if (!dnnl_call(c, a, b, &x)) {
     blas_out(c, a, b, beta);
     return;
   }
   const int64_t m = a.size(0), n = b.size(1), k = a.size(1);
-  char ta = 'N', tb = 'N';
-  int64_t lda = 0, ldb = 0;
-  dnnl_layout(a, &ta, &lda);
-  dnnl_layout(b, &tb, &ldb);
-  const int64_t ldc = m == 1 ? n : c.stride(0);
-  const int status = onednn().sgemm(ta, tb, m, n, k, 1.0f, a.data_ptr<float>(), lda, b.data_ptr<float>(), ldb, beta,
-                                    c.data_ptr<float>(), ldc);
+  const int status = onednn().sgemm(x.ta, x.tb, m, n, k, 1.0f, a.data_ptr<float>(), x.lda, b.data_ptr<float>(), x.ldb,
+                                    beta, c.data_ptr<float>(), x.ldc);
   DUO_CHECK(status == 0, "gemm: oneDNN's sgemm failed (status {}) on [{}, {}] x [{}, {}]", status, m, k, k, n);
 }
 

@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstring>
 
 #include "attention/attention.h"
+#include "common/byte_checksum.h"
 #include "common/passkey_tokenizer.h"
 #include "core/error.h"
 #include "eval/bench.h"
@@ -47,18 +47,6 @@ TEST(Bench, StepRangesAreTheWeightsAndTheCacheInUse) {
   const auto& cfg = model.config();
   const StreamWindow window{4, 8};
   const auto layout = runtime::HeadLayout::from_mask(mask::random_mask(cfg.n_layers, cfg.n_kv_heads, 0.5, 0), window);
-  auto plain = [](const void* p, int64_t n) {  // stream_read.h's checksum, computed plainly
-    const auto* b = static_cast<const unsigned char*>(p);
-    uint64_t sum = 0;
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-      uint64_t w;
-      std::memcpy(&w, b + i, 8);
-      sum += w;
-    }
-    for (; i < n; ++i) sum += b[i];
-    return sum;
-  };
   for (int64_t tokens : {10, 40}) {
     runtime::Decoder dec(model, layout, tokens, at::kBFloat16);
     dec.prefill(at::arange(3, 3 + tokens, at::kLong), /*chunk=*/16);
@@ -66,7 +54,7 @@ TEST(Bench, StepRangesAreTheWeightsAndTheCacheInUse) {
     int64_t bytes = 0;
     for (const auto& [name, t] : model.named_weights()) {
       if (name == "model.embed_tokens.weight" && !cfg.tie_word_embeddings) continue;
-      want += plain(t.data_ptr(), t.numel() * 4);
+      want += testing::plain_checksum(t.data_ptr(), t.numel() * 4);
       bytes += t.numel() * 4;
     }
     for (int64_t l = 0; l < cfg.n_layers; ++l)
@@ -77,7 +65,7 @@ TEST(Bench, StepRangesAreTheWeightsAndTheCacheInUse) {
           for (const at::Tensor* x : {&view.k, &view.v}) {
             const at::Tensor head = (*x)[h];  // [S, D] bf16, rows contiguous
             ASSERT_TRUE(head.is_contiguous());
-            want += plain(head.data_ptr(), head.numel() * 2);
+            want += testing::plain_checksum(head.data_ptr(), head.numel() * 2);
             bytes += head.numel() * 2;
           }
       }

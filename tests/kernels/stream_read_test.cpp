@@ -4,27 +4,15 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
-#include <cstring>
 #include <random>
 #include <vector>
 
+#include "common/byte_checksum.h"
 #include "kernels/cpu/stream_read.h"
 
 namespace {
 
 namespace kc = duo::kernels::cpu;
-
-uint64_t plain_checksum(const unsigned char* p, int64_t n) {
-  uint64_t sum = 0;
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    sum += w;
-  }
-  for (; i < n; ++i) sum += p[i];
-  return sum;
-}
 
 TEST(StreamRead, ReadsEveryByteOfEveryRangeOnce) {
   std::vector<unsigned char> buf((int64_t{3} << 20) + 1000);
@@ -36,7 +24,7 @@ TEST(StreamRead, ReadsEveryByteOfEveryRangeOnce) {
   uint64_t want = 0;
   for (const auto& sp : spans) {
     ranges.push_back({buf.data() + sp[0], sp[1]});
-    want += plain_checksum(buf.data() + sp[0], sp[1]);
+    want += duo::testing::plain_checksum(buf.data() + sp[0], sp[1]);
   }
   EXPECT_EQ(kc::stream_read(ranges), want);
   // One byte changed anywhere in a range changes the checksum: nothing is skipped.
